@@ -1,0 +1,5 @@
+/** The one-machine lab (not yet built). */
+@NullMarked
+package dev.ambient.lab;
+
+import org.jspecify.annotations.NullMarked;

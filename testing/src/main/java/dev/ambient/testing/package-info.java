@@ -1,0 +1,5 @@
+/** Shared test fixtures: a test PKI and leak-checking helpers. */
+@NullMarked
+package dev.ambient.testing;
+
+import org.jspecify.annotations.NullMarked;
