@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# ./ambient bench SUITE [args]: side-by-side benchmarks (DESIGN.md §9). The launcher sets JAVA_HOME.
+#   hbone  single-stream loopback throughput: raw TCP vs an HAProxy mTLS pair vs an HBONE pair
+#   jmh    JMH microbenchmarks of the hot paths (args go to org.openjdk.jmh.Main)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RESULTS="$ROOT/bench/results"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+
+usage() {
+  cat <<'USAGE'
+usage: ./ambient bench <suite> [options]
+
+suites:
+  hbone   single-stream throughput over loopback, each side its own process:
+            (a) raw TCP  (b) HAProxy mTLS TCP tunnel pair (TLS 1.3)  (c) HBONE client/server JVMs
+          prints the medians and (c)/(a), (c)/(b); JSON goes to bench/results/hbone-<UTC>.json.
+          Installs haproxy with apt-get when it is missing.
+          options: --bytes N[K|M|G] (default 2G)  --reps R (default 3, median reported)
+                   --warmup-bytes N  --quick (128M x 1, smoke run)  --loops L (I/O threads per
+                   tunnel process, default 1)  --jvm-opts "..."  --profile (JFR in the HBONE JVMs)
+                   --keep (keep certs/configs/logs)  --out DIR
+  jmh     JMH: HboneStreamOpenBenchmark, RelayThroughputBenchmark, TlsRecordBenchmark.
+          Arguments are passed to JMH (e.g. a benchmark regex, -prof gc); defaults:
+          -f 1 -wi 2 -i 3 -w 2s -r 3s; JSON goes to bench/results/jmh-<UTC>.json.
+USAGE
+}
+
+suite="${1:-}"; [[ $# -gt 0 ]] && shift
+case "$suite" in
+  ""|-h|--help|help) usage; exit 0 ;;
+  hbone|jmh) ;;
+  *) usage >&2; echo "ambient bench: unknown suite '$suite'" >&2; exit 2 ;;
+esac
+for a in "$@"; do [[ "$a" == "-h" || "$a" == "--help" ]] && { usage; exit 0; }; done
+
+"$ROOT/ambient" build
+JAR=$(ls "$ROOT"/bench/target/ambient-bench-*.jar 2>/dev/null | grep -v -E 'sources|tests' | head -1)
+[[ -n "$JAR" && -f "$ROOT/bench/target/runtime-classpath.txt" ]] || { echo "ambient bench: bench jar missing; run ./ambient build" >&2; exit 1; }
+CP="$JAR:$(cat "$ROOT/bench/target/runtime-classpath.txt")"
+JOPTS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
+mkdir -p "$RESULTS"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+
+case "$suite" in
+  hbone)
+    if ! command -v haproxy >/dev/null; then
+      echo "ambient bench: installing haproxy (apt-get)" >&2
+      [[ $(id -u) -eq 0 ]] && SUDO=() || SUDO=(sudo)
+      "${SUDO[@]}" apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq haproxy >/dev/null
+      # The package starts a system haproxy; the benchmark runs its own, so stop that one.
+      "${SUDO[@]}" systemctl disable --now haproxy >/dev/null 2>&1 || "${SUDO[@]}" service haproxy stop >/dev/null 2>&1 || true
+    fi
+    cd "$ROOT"
+    exec "$JAVA" "${JOPTS[@]}" -Xmx512m -Dbench.command="./ambient bench hbone $*" \
+      -cp "$CP" dev.ambient.bench.HboneBench --out "$RESULTS" "$@"
+    ;;
+  jmh)
+    "${JAVA_HOME:?}/bin/jar" tf "$JAR" | grep -qx META-INF/BenchmarkList \
+      || { echo "ambient bench: $JAR has no META-INF/BenchmarkList (JMH annotation processor did not run)" >&2; exit 1; }
+    ARGS=("$@")
+    has() { local x; for x in "${ARGS[@]}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
+    DEFAULTS=()
+    has -f || DEFAULTS+=(-f 1)
+    has -wi || DEFAULTS+=(-wi 2)
+    has -i || DEFAULTS+=(-i 3)
+    has -w || DEFAULTS+=(-w 2s)
+    has -r || DEFAULTS+=(-r 3s)
+    has -rff || DEFAULTS+=(-rf json -rff "$RESULTS/jmh-$STAMP.json")
+    # Forked JMH JVMs inherit these flags.
+    has -jvmArgsAppend || DEFAULTS+=(-jvmArgsAppend "${JOPTS[*]} -Xms1g -Xmx1g -XX:+UseParallelGC")
+    cd "$ROOT"
+    "$JAVA" "${JOPTS[@]}" -cp "$CP" org.openjdk.jmh.Main "${DEFAULTS[@]}" "${ARGS[@]}"
+    echo "JMH results: $RESULTS/jmh-$STAMP.json"
+    ;;
+esac
