@@ -20,6 +20,7 @@ suites:
                    --warmup-bytes N  --quick (128M x 1, smoke run)  --loops L (I/O threads per
                    tunnel process, default 1)  --jvm-opts "..."  --profile (JFR in the HBONE JVMs)
                    --keep (keep certs/configs/logs)  --out DIR
+                   --haproxy-ciphersuites LIST (default TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256)
   jmh     JMH: HboneStreamOpenBenchmark, RelayThroughputBenchmark, TlsRecordBenchmark.
           Arguments are passed to JMH (e.g. a benchmark regex, -prof gc); defaults:
           -f 1 -wi 2 -i 3 -w 2s -r 3s; JSON goes to bench/results/jmh-<UTC>.json.

@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
 public final class HboneBench {
   private static final Pattern JSON_GBPS = Pattern.compile(
       "\\{\"bytes\":(\\d+),\"seconds\":([0-9.]+),\"gbps\":([0-9.]+)}");
-  static final String CIPHERSUITES = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+  static final String DEFAULT_CIPHERSUITES = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
 
   private final List<Process> children = new CopyOnWriteArrayList<>();
   private final Options opt;
@@ -44,7 +44,7 @@ public final class HboneBench {
   private volatile boolean keepWork;
 
   record Options(long bytes, long warmupBytes, int reps, Path out, List<String> tunnelJvmOpts, int loops,
-      boolean profile, String command, boolean keepWork) {}
+      boolean profile, String command, boolean keepWork, String ciphersuites) {}
 
   record Sample(long bytes, double seconds, double gbps) {}
 
@@ -80,6 +80,7 @@ public final class HboneBench {
     System.out.println("""
         usage: ./ambient bench hbone [--bytes N[K|M|G]] [--reps R] [--warmup-bytes N] [--quick]
                                      [--loops L] [--jvm-opts "..."] [--profile] [--out DIR] [--keep]
+                                     [--haproxy-ciphersuites LIST]
           --bytes         bytes per recorded run (default 2G)
           --reps          recorded runs per mode; the median is reported (default 3)
           --warmup-bytes  bytes of the one unrecorded warm-up run per mode (default min(bytes, 512M))
@@ -88,7 +89,9 @@ public final class HboneBench {
           --jvm-opts      JVM flags of the two HBONE JVMs (default: -Xms1g -Xmx1g -XX:+UseParallelGC)
           --profile       record JFR (settings=profile) in both HBONE JVMs into <out>/jfr-<stamp>/
           --out           results directory (default bench/results)
-          --keep          keep the temporary directory (certificates, configs, logs)""");
+          --keep          keep the temporary directory (certificates, configs, logs)
+          --haproxy-ciphersuites  TLS 1.3 suites of both HAProxy sides, in preference order
+                          (default TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256)""");
   }
 
   static Options parse(String[] args) {
@@ -98,6 +101,7 @@ public final class HboneBench {
     int loops = 1;
     boolean profile = false;
     boolean keep = false;
+    String ciphers = DEFAULT_CIPHERSUITES;
     Path out = Path.of("bench", "results");
     List<String> jvm = List.of("-Xms1g", "-Xmx1g", "-XX:+UseParallelGC");
     for (int i = 0; i < args.length; i++) {
@@ -115,6 +119,7 @@ public final class HboneBench {
         case "--jvm-opts" -> jvm = List.of(args[++i].trim().split("\\s+"));
         case "--profile" -> profile = true;
         case "--keep" -> keep = true;
+        case "--haproxy-ciphersuites" -> ciphers = args[++i];
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
           usage();
@@ -131,7 +136,7 @@ public final class HboneBench {
     }
     String command = System.getProperty("bench.command", "HboneBench " + String.join(" ", args));
     return new Options(bytes, warmup != null ? warmup : Math.min(bytes, 512L << 20), reps, out, jvm, loops,
-        profile, command, keep);
+        profile, command, keep, ciphers);
   }
 
   static long size(String s) {
@@ -182,14 +187,14 @@ public final class HboneBench {
           default_backend sink
         backend sink
           server sink 127.0.0.1:%d
-        """.formatted(hapServer, certs.resolve("server.pem"), certs.resolve("ca.pem"), CIPHERSUITES, sinkPort)));
+        """.formatted(hapServer, certs.resolve("server.pem"), certs.resolve("ca.pem"), opt.ciphersuites(), sinkPort)));
     haproxy.add(startHaproxy("haproxy-client", hapClient, """
         frontend plain_in
           bind 127.0.0.1:%d
           default_backend tls_out
         backend tls_out
           server tunnel 127.0.0.1:%d ssl verify required ca-file %s crt %s ssl-min-ver TLSv1.3 ciphersuites %s
-        """.formatted(hapClient, hapServer, certs.resolve("ca.pem"), certs.resolve("client.pem"), CIPHERSUITES)));
+        """.formatted(hapClient, hapServer, certs.resolve("ca.pem"), certs.resolve("client.pem"), opt.ciphersuites())));
     samples.put("b", measure("(b) HAProxy mTLS pair", hapClient));
     notes.put("b", grep(work.resolve("haproxy-server.log"), "haproxy-server accepted"));
     for (Process p : haproxy) {
@@ -339,7 +344,7 @@ public final class HboneBench {
           timeout connect 5s
           timeout client 120s
           timeout server 120s
-        """.formatted(opt.loops, CIPHERSUITES, CIPHERSUITES) + proxies;
+        """.formatted(opt.loops, opt.ciphersuites(), opt.ciphersuites()) + proxies;
     Path file = work.resolve(name + ".cfg");
     Files.writeString(file, cfg);
     Path log = work.resolve(name + ".log");
@@ -507,7 +512,7 @@ public final class HboneBench {
     j.append("    \"reps\": ").append(opt.reps).append(",\n");
     j.append("    \"io_threads_per_tunnel_process\": ").append(opt.loops).append(",\n");
     j.append("    \"hbone_jvm_opts\": ").append(q(String.join(" ", opt.tunnelJvmOpts))).append(",\n");
-    j.append("    \"tls\": ").append(q("TLS 1.3 only, ciphersuites " + CIPHERSUITES + " (HAProxy); HBONE: HboneTls defaults")).append(",\n");
+    j.append("    \"tls\": ").append(q("TLS 1.3 only, ciphersuites " + opt.ciphersuites() + " (HAProxy); HBONE: HboneTls defaults")).append(",\n");
     j.append("    \"profile\": ").append(opt.profile).append("\n");
     j.append("  },\n");
     j.append("  \"modes\": {\n");
