@@ -123,7 +123,7 @@ class HboneTlsHandshakeTest {
   }
 
   @Test
-  void handshake_postQuantumOffered_succeedsAndOffersHybridFirstWhenSupported() throws Exception {
+  void handshake_postQuantumOffered_succeedsWithHybridGroupFirst() throws Exception {
     TlsOptions pq = new TlsOptions(false, true, false);
     HboneTls server = HboneTls.create(TestIdentities.workload(ca, "backend", "server"), pq);
     HboneTls client = HboneTls.create(TestIdentities.workload(ca, "frontend", "client"), pq);
@@ -131,8 +131,9 @@ class HboneTlsHandshakeTest {
     Handshake h = handshake(server, client, List.of(server.certificate().identity()));
 
     h.assertSucceeded();
-    assertThat(client.groups()).endsWith("X25519", "P-256");
-    assertThat(client.groups().getFirst()).isIn("X25519MLKEM768", "X25519");
+    // tcnative 2.0.84's BoringSSL has the hybrid group; an older one would log and drop it.
+    assertThat(client.groups()).containsExactly("X25519MLKEM768", "X25519", "P-256");
+    assertThat(server.groups()).containsExactly("X25519MLKEM768", "X25519", "P-256");
   }
 
   @Test
