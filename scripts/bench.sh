@@ -17,7 +17,7 @@ suites:
           prints the medians and (c)/(a), (c)/(b); JSON goes to bench/results/hbone-<UTC>.json.
           Installs haproxy with apt-get when it is missing.
           options: --bytes N[K|M|G] (default 2G)  --reps R (default 3, median reported)
-                   --warmup-bytes N  --quick (128M x 1, smoke run)  --loops L (I/O threads per
+                   --warmup-bytes N (default: --bytes)  --quick (128M x 1, smoke run)  --loops L (I/O threads per
                    tunnel process, default 1)  --jvm-opts "..."  --profile (JFR in the HBONE JVMs)
                    --keep (keep certs/configs/logs)  --out DIR
                    --haproxy-ciphersuites LIST (default TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256)

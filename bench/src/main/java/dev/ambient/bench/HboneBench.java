@@ -83,7 +83,7 @@ public final class HboneBench {
                                      [--haproxy-ciphersuites LIST]
           --bytes         bytes per recorded run (default 2G)
           --reps          recorded runs per mode; the median is reported (default 3)
-          --warmup-bytes  bytes of the one unrecorded warm-up run per mode (default min(bytes, 512M))
+          --warmup-bytes  bytes of the one unrecorded warm-up run per mode (default: --bytes)
           --quick         smoke run: --bytes 128M --reps 1 --warmup-bytes 64M
           --loops         Netty event loops per HBONE JVM (default 1; HAProxy gets nbthread = loops)
           --jvm-opts      JVM flags of the two HBONE JVMs (default: -Xms1g -Xmx1g -XX:+UseParallelGC)
@@ -135,7 +135,7 @@ public final class HboneBench {
       throw new IllegalArgumentException("--bytes, --reps and --loops must be positive");
     }
     String command = System.getProperty("bench.command", "HboneBench " + String.join(" ", args));
-    return new Options(bytes, warmup != null ? warmup : Math.min(bytes, 512L << 20), reps, out, jvm, loops,
+    return new Options(bytes, warmup != null ? warmup : bytes, reps, out, jvm, loops,
         profile, command, keep, ciphers);
   }
 
