@@ -44,9 +44,14 @@ public final class HboneBench {
   private volatile boolean keepWork;
 
   record Options(long bytes, long warmupBytes, int reps, Path out, List<String> tunnelJvmOpts, int loops,
-      boolean profile, String command, boolean keepWork, String ciphersuites) {}
+      boolean profile, String command, boolean keepWork, String ciphersuites, double idleBelow,
+      int idleWaitSeconds) {}
 
-  record Sample(long bytes, double seconds, double gbps) {}
+  record Sample(long bytes, double seconds, double gbps, double busyBefore) {
+    Sample withBusy(double busy) {
+      return new Sample(bytes, seconds, gbps, busy);
+    }
+  }
 
   private HboneBench(Options opt) throws IOException {
     this.opt = opt;
@@ -80,7 +85,7 @@ public final class HboneBench {
     System.out.println("""
         usage: ./ambient bench hbone [--bytes N[K|M|G]] [--reps R] [--warmup-bytes N] [--quick]
                                      [--loops L] [--jvm-opts "..."] [--profile] [--out DIR] [--keep]
-                                     [--haproxy-ciphersuites LIST]
+                                     [--haproxy-ciphersuites LIST] [--idle-below PCT] [--idle-wait S]
           --bytes         bytes per recorded run (default 2G)
           --reps          recorded runs per mode; the median is reported (default 3)
           --warmup-bytes  bytes of the one unrecorded warm-up run per mode (default: --bytes)
@@ -91,7 +96,9 @@ public final class HboneBench {
           --out           results directory (default bench/results)
           --keep          keep the temporary directory (certificates, configs, logs)
           --haproxy-ciphersuites  TLS 1.3 suites of both HAProxy sides, in preference order
-                          (default TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256)""");
+                          (default TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256)
+          --idle-below    before each run wait until the machine is less than PCT% busy (default 15)
+          --idle-wait     ... but at most S seconds (default 120); the busy % is recorded per sample""");
   }
 
   static Options parse(String[] args) {
@@ -102,6 +109,8 @@ public final class HboneBench {
     boolean profile = false;
     boolean keep = false;
     String ciphers = DEFAULT_CIPHERSUITES;
+    double idleBelow = 0.15;
+    int idleWait = 120;
     Path out = Path.of("bench", "results");
     List<String> jvm = List.of("-Xms1g", "-Xmx1g", "-XX:+UseParallelGC");
     for (int i = 0; i < args.length; i++) {
@@ -115,11 +124,14 @@ public final class HboneBench {
           bytes = 128L << 20;
           reps = 1;
           warmup = 64L << 20;
+          idleWait = 5;
         }
         case "--jvm-opts" -> jvm = List.of(args[++i].trim().split("\\s+"));
         case "--profile" -> profile = true;
         case "--keep" -> keep = true;
         case "--haproxy-ciphersuites" -> ciphers = args[++i];
+        case "--idle-below" -> idleBelow = Integer.parseInt(args[++i]) / 100.0;
+        case "--idle-wait" -> idleWait = Integer.parseInt(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
           usage();
@@ -136,7 +148,7 @@ public final class HboneBench {
     }
     String command = System.getProperty("bench.command", "HboneBench " + String.join(" ", args));
     return new Options(bytes, warmup != null ? warmup : bytes, reps, out, jvm, loops,
-        profile, command, keep, ciphers);
+        profile, command, keep, ciphers, idleBelow, idleWait);
   }
 
   static long size(String s) {
@@ -171,15 +183,11 @@ public final class HboneBench {
     Map<String, List<Sample>> samples = new LinkedHashMap<>();
     Map<String, String> notes = new LinkedHashMap<>();
 
-    // (a) raw TCP
-    samples.put("a", measure("(a) raw TCP", sinkPort));
-
     // (b) HAProxy mTLS tunnel pair
-    List<Process> haproxy = new ArrayList<>();
     int hapServer = freePort();
     int hapClient = freePort();
     Path certs = work.resolve("certs").resolve("haproxy");
-    haproxy.add(startHaproxy("haproxy-server", hapServer, """
+    startHaproxy("haproxy-server", hapServer, """
         frontend tls_in
           bind 127.0.0.1:%d ssl crt %s ca-file %s verify required ssl-min-ver TLSv1.3 ciphersuites %s
           log global
@@ -187,24 +195,18 @@ public final class HboneBench {
           default_backend sink
         backend sink
           server sink 127.0.0.1:%d
-        """.formatted(hapServer, certs.resolve("server.pem"), certs.resolve("ca.pem"), opt.ciphersuites(), sinkPort)));
-    haproxy.add(startHaproxy("haproxy-client", hapClient, """
+        """.formatted(hapServer, certs.resolve("server.pem"), certs.resolve("ca.pem"), opt.ciphersuites(), sinkPort));
+    startHaproxy("haproxy-client", hapClient, """
         frontend plain_in
           bind 127.0.0.1:%d
           default_backend tls_out
         backend tls_out
           server tunnel 127.0.0.1:%d ssl verify required ca-file %s crt %s ssl-min-ver TLSv1.3 ciphersuites %s
-        """.formatted(hapClient, hapServer, certs.resolve("ca.pem"), certs.resolve("client.pem"), opt.ciphersuites())));
-    samples.put("b", measure("(b) HAProxy mTLS pair", hapClient));
-    notes.put("b", grep(work.resolve("haproxy-server.log"), "haproxy-server accepted"));
-    for (Process p : haproxy) {
-      stop(p);
-    }
+        """.formatted(hapClient, hapServer, certs.resolve("ca.pem"), certs.resolve("client.pem"), opt.ciphersuites()));
 
     // (c) HBONE pair
-    List<String> tunnelJvm = new ArrayList<>(opt.tunnelJvmOpts);
-    List<String> serverJvm = new ArrayList<>(tunnelJvm);
-    List<String> clientJvm = new ArrayList<>(tunnelJvm);
+    List<String> serverJvm = new ArrayList<>(opt.tunnelJvmOpts);
+    List<String> clientJvm = new ArrayList<>(opt.tunnelJvmOpts);
     if (opt.profile) {
       Files.createDirectories(jfrDir);
       serverJvm.add("-XX:StartFlightRecording:settings=profile,filename=" + jfrDir.resolve("hbone-server.jfr"));
@@ -212,15 +214,37 @@ public final class HboneBench {
     }
     int hboneServer = startJava("hbone-server", serverJvm, HboneTunnelServer.class,
         List.of("0", work.resolve("certs/server").toString(), Integer.toString(opt.loops)));
-    Process serverProc = children.getLast();
     int hboneClient = startJava("hbone-client", clientJvm, HboneTunnelClient.class,
         List.of("0", work.resolve("certs/client").toString(), Integer.toString(hboneServer),
             BenchCerts.SERVER_ID.toString(), Integer.toString(sinkPort), Integer.toString(opt.loops)));
-    Process clientProc = children.getLast();
-    samples.put("c", measure("(c) HBONE pair", hboneClient));
+
+    // Warm-up, then the recorded runs round-robin over the modes (a, b, c, a, b, c, ...) so that
+    // any outside load on the machine hits all modes alike; each run waits for an idle machine.
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    ports.put("a", sinkPort);
+    ports.put("b", hapClient);
+    ports.put("c", hboneClient);
+    Map<String, String> names = Map.of("a", "(a) raw TCP", "b", "(b) HAProxy mTLS pair", "c", "(c) HBONE pair");
+    for (var e : ports.entrySet()) {
+      samples.put(e.getKey(), new ArrayList<>());
+      waitIdle();
+      Sample w = source(e.getValue(), opt.warmupBytes);
+      System.out.printf(Locale.ROOT, "%s: warm-up %.3f Gbit/s (%s)%n", names.get(e.getKey()), w.gbps,
+          human(opt.warmupBytes));
+    }
+    for (int i = 1; i <= opt.reps; i++) {
+      for (var e : ports.entrySet()) {
+        double busy = waitIdle();
+        Sample x = source(e.getValue(), opt.bytes).withBusy(busy);
+        System.out.printf(Locale.ROOT, "%s: run %d/%d %.3f Gbit/s (%.2f s; machine %.0f%% busy before)%n",
+            names.get(e.getKey()), i, opt.reps, x.gbps, x.seconds, busy * 100);
+        samples.get(e.getKey()).add(x);
+      }
+    }
+    notes.put("b", grep(work.resolve("haproxy-server.log"), "haproxy-server accepted"));
     notes.put("c", grep(work.resolve("hbone-client.log"), "HBONE connection"));
-    stop(clientProc);
-    stop(serverProc);
+    machine.put("loadavg_at_end", read(Path.of("/proc/loadavg")));
+    killAll(false);
 
     // Report.
     double a = median(samples.get("a"));
@@ -257,17 +281,44 @@ public final class HboneBench {
     return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
-  private List<Sample> measure(String name, int port) throws Exception {
-    System.out.printf("%s: warm-up (%s)%n", name, human(opt.warmupBytes));
-    Sample w = source(port, opt.warmupBytes);
-    System.out.printf(Locale.ROOT, "%s: warm-up %.3f Gbit/s%n", name, w.gbps);
-    List<Sample> s = new ArrayList<>();
-    for (int i = 1; i <= opt.reps; i++) {
-      Sample x = source(port, opt.bytes);
-      System.out.printf(Locale.ROOT, "%s: run %d/%d %.3f Gbit/s (%.2f s)%n", name, i, opt.reps, x.gbps, x.seconds);
-      s.add(x);
+  /**
+   * Waits until the machine is idle enough to measure: CPU busy below {@code --idle-below} over one
+   * second, for at most {@code --idle-wait}. Returns the last busy fraction seen (recorded).
+   */
+  private double waitIdle() throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(opt.idleWaitSeconds);
+    double busy = cpuBusy();
+    boolean said = false;
+    while (busy > opt.idleBelow && System.nanoTime() < deadline) {
+      if (!said) {
+        System.out.printf(Locale.ROOT, "  machine %.0f%% busy (other processes); waiting up to %d s for < %.0f%%%n",
+            busy * 100, opt.idleWaitSeconds, opt.idleBelow * 100);
+        said = true;
+      }
+      busy = cpuBusy();
     }
-    return s;
+    return busy;
+  }
+
+  /** Fraction of all CPUs busy over one second, from /proc/stat. */
+  static double cpuBusy() throws InterruptedException {
+    long[] a = cpuTimes();
+    Thread.sleep(1000);
+    long[] b = cpuTimes();
+    long total = b[0] - a[0];
+    long idle = b[1] - a[1];
+    return total <= 0 ? 0 : 1.0 - (double) idle / total;
+  }
+
+  private static long[] cpuTimes() {
+    String line = read(Path.of("/proc/stat")).lines().filter(l -> l.startsWith("cpu ")).findFirst().orElse("cpu 0 0 0 0");
+    String[] f = line.trim().split("\\s+");
+    long total = 0;
+    for (int i = 1; i < f.length; i++) {
+      total += Long.parseLong(f[i]);
+    }
+    long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
+    return new long[] {total, idle};
   }
 
   private Sample source(int port, long bytes) throws Exception {
@@ -291,7 +342,7 @@ public final class HboneBench {
         throw new IllegalStateException("source failed (exit " + p.exitValue() + "): " + out.trim()
             + " / " + tail(work.resolve("source.log")));
       }
-      return new Sample(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)));
+      return new Sample(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)), -1);
     } finally {
       p.destroyForcibly();
       children.remove(p);
@@ -398,10 +449,14 @@ public final class HboneBench {
   }
 
   synchronized void killAll() {
+    killAll(!keepWork);
+  }
+
+  synchronized void killAll(boolean deleteWork) {
     for (Process p : List.copyOf(children)) {
       stop(p);
     }
-    if (!keepWork) {
+    if (deleteWork) {
       deleteTree(work);
     }
   }
@@ -443,6 +498,7 @@ public final class HboneBench {
 
   private Map<String, String> machine() {
     Map<String, String> m = new LinkedHashMap<>();
+    m.put("loadavg_at_start", read(Path.of("/proc/loadavg")));
     m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
     m.put("cpu", firstMatch(Path.of("/proc/cpuinfo"), "model name"));
     String mem = firstMatch(Path.of("/proc/meminfo"), "MemTotal");
@@ -513,6 +569,8 @@ public final class HboneBench {
     j.append("    \"io_threads_per_tunnel_process\": ").append(opt.loops).append(",\n");
     j.append("    \"hbone_jvm_opts\": ").append(q(String.join(" ", opt.tunnelJvmOpts))).append(",\n");
     j.append("    \"tls\": ").append(q("TLS 1.3 only, ciphersuites " + opt.ciphersuites() + " (HAProxy); HBONE: HboneTls defaults")).append(",\n");
+    j.append("    \"order\": \"one warm-up per mode, then rounds a,b,c\",\n");
+    j.append("    \"idle_below\": ").append(fmt(opt.idleBelow)).append(",\n");
     j.append("    \"profile\": ").append(opt.profile).append("\n");
     j.append("  },\n");
     j.append("  \"modes\": {\n");
@@ -528,7 +586,8 @@ public final class HboneBench {
       }
       m.append(", \"samples\": [");
       m.append(String.join(", ", e.getValue().stream().map(s -> "{\"bytes\": " + s.bytes + ", \"seconds\": "
-          + fmt(s.seconds) + ", \"gbps\": " + fmt(s.gbps) + "}").toList()));
+          + fmt(s.seconds) + ", \"gbps\": " + fmt(s.gbps) + ", \"cpu_busy_before\": " + fmt(s.busyBefore) + "}")
+          .toList()));
       m.append("]}");
       modes.add(m.toString());
     }
