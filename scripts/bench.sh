@@ -36,6 +36,20 @@ esac
 for a in "$@"; do [[ "$a" == "-h" || "$a" == "--help" ]] && { usage; exit 0; }; done
 
 "$ROOT/ambient" build
+
+# Waits (up to $IDLE_WAIT s, default 120) until the CPUs are less than $IDLE_BELOW % busy (default 15)
+# over one second: other work on the machine would distort the numbers.
+wait_idle() {
+  local limit=$(( $(date +%s) + ${IDLE_WAIT:-120} )) busy
+  while :; do
+    busy=$(awk 'NR==1{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $5+$6}' /proc/stat; sleep 1; awk 'NR==1{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $5+$6}' /proc/stat)
+    busy=$(echo "$busy" | awk 'NR==1{t=$1;i=$2} NR==2{dt=$1-t; di=$2-i; printf "%d", (dt>0 ? 100*(1-di/dt) : 0)}')
+    (( busy < ${IDLE_BELOW:-15} )) && return 0
+    (( $(date +%s) >= limit )) && { echo "ambient bench: machine still ${busy}% busy; running anyway" >&2; return 0; }
+    echo "ambient bench: machine ${busy}% busy (other processes); waiting for < ${IDLE_BELOW:-15}%" >&2
+    sleep 4
+  done
+}
 JAR=$(ls "$ROOT"/bench/target/ambient-bench-*.jar 2>/dev/null | grep -v -E 'sources|tests' | head -1)
 [[ -n "$JAR" && -f "$ROOT/bench/target/runtime-classpath.txt" ]] || { echo "ambient bench: bench jar missing; run ./ambient build" >&2; exit 1; }
 CP="$JAR:$(cat "$ROOT/bench/target/runtime-classpath.txt")"
@@ -58,6 +72,7 @@ case "$suite" in
       -cp "$CP" dev.ambient.bench.HboneBench --out "$RESULTS" "$@"
     ;;
   jmh)
+    wait_idle
     "${JAVA_HOME:?}/bin/jar" tf "$JAR" | grep -qx META-INF/BenchmarkList \
       || { echo "ambient bench: $JAR has no META-INF/BenchmarkList (JMH annotation processor did not run)" >&2; exit 1; }
     ARGS=("$@")

@@ -8,6 +8,7 @@ import dev.ambient.hbone.HboneConnectRequest;
 import dev.ambient.hbone.HboneStream;
 import dev.ambient.identity.HboneTls;
 import dev.ambient.net.Transport;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -23,7 +24,7 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * Opening an HBONE stream on a warm pooled connection and closing it: {@link HboneClient#open} up to
  * the server's 200 (which the server sends after its upstream TCP connect to a local discard server
- * succeeded), then close of the stream channel (RST_STREAM). In-process over loopback; client and
+ * succeeded), then a graceful end (END_STREAM both ways, the stream closes). In-process over loopback; client and
  * server have one event loop each. Score: time per open+close.
  */
 @State(Scope.Benchmark)
@@ -55,7 +56,15 @@ public class HboneStreamOpenBenchmark {
   @Benchmark
   public HboneStream openAndClose() throws Exception {
     HboneStream stream = client.open(request).get(10, TimeUnit.SECONDS);
-    stream.channel().close().sync();
+    // Graceful end, as a finished tunnel ends: END_STREAM out; the server half-closes the upstream,
+    // which closes, and the server's END_STREAM closes the stream. (Closing the stream channel
+    // instead sends RST_STREAM, and Netty's rapid-reset guard on the server drops the whole
+    // connection after 200 resets in 30 s; see docs/performance.md.)
+    stream.channel().writeAndFlush(new DefaultHttp2DataFrame(true));
+    stream.channel().config().setAutoRead(true);
+    if (!stream.channel().closeFuture().await(10, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("stream did not close after END_STREAM both ways: " + stream.channel());
+    }
     return stream;
   }
 
