@@ -33,7 +33,9 @@ import java.util.regex.Pattern;
  */
 public final class HboneBench {
   private static final Pattern JSON_GBPS = Pattern.compile(
-      "\\{\"bytes\":(\\d+),\"seconds\":([0-9.]+),\"gbps\":([0-9.]+)}");
+      "\\{\"bytes\":(\\d+),\"seconds\":([0-9.]+),\"gbps\":([0-9.]+),\"cpu_seconds\":([0-9.]+)}");
+  /** A sample is "disturbed" when other processes used more than this share of all CPUs during it. */
+  static final double DISTURBED = 0.10;
   static final String DEFAULT_CIPHERSUITES = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
 
   private final List<Process> children = new CopyOnWriteArrayList<>();
@@ -47,9 +49,17 @@ public final class HboneBench {
       boolean profile, String command, boolean keepWork, String ciphersuites, double idleBelow,
       int idleWaitSeconds) {}
 
-  record Sample(long bytes, double seconds, double gbps, double busyBefore) {
+  /**
+   * One recorded run. {@code busyBefore}: CPU busy share just before; {@code foreignCpu}: share of all
+   * CPUs used during the run by processes other than this benchmark's.
+   */
+  record Sample(long bytes, double seconds, double gbps, double busyBefore, double foreignCpu) {
     Sample withBusy(double busy) {
-      return new Sample(bytes, seconds, gbps, busy);
+      return new Sample(bytes, seconds, gbps, busy, foreignCpu);
+    }
+
+    boolean disturbed() {
+      return foreignCpu > DISTURBED;
     }
   }
 
@@ -236,8 +246,8 @@ public final class HboneBench {
       for (var e : ports.entrySet()) {
         double busy = waitIdle();
         Sample x = source(e.getValue(), opt.bytes).withBusy(busy);
-        System.out.printf(Locale.ROOT, "%s: run %d/%d %.3f Gbit/s (%.2f s; machine %.0f%% busy before)%n",
-            names.get(e.getKey()), i, opt.reps, x.gbps, x.seconds, busy * 100);
+        System.out.printf(Locale.ROOT, "%s: run %d/%d %.3f Gbit/s (%.2f s; others used %.0f%% of the CPUs)%n",
+            names.get(e.getKey()), i, opt.reps, x.gbps, x.seconds, x.foreignCpu * 100);
         samples.get(e.getKey()).add(x);
       }
     }
@@ -255,6 +265,8 @@ public final class HboneBench {
     row("(a) raw TCP", samples.get("a"));
     row("(b) HAProxy mTLS pair", samples.get("b"));
     row("(c) HBONE pair", samples.get("c"));
+    System.out.printf(Locale.ROOT, "(* = disturbed: other processes used more than %.0f%% of the CPUs during the run;"
+        + " the median leaves those out unless all are)%n", DISTURBED * 100);
     System.out.printf(Locale.ROOT, "%n(c)/(a) = %.3f   (c)/(b) = %.3f   (goal for (c)/(b): >= 1.0)%n", c / a, c / b);
     for (var e : notes.entrySet()) {
       System.out.println("(" + e.getKey() + ") " + e.getValue());
@@ -271,12 +283,18 @@ public final class HboneBench {
   private static void row(String name, List<Sample> s) {
     StringBuilder sb = new StringBuilder();
     for (Sample x : s) {
-      sb.append(String.format(Locale.ROOT, "%.3f ", x.gbps));
+      sb.append(String.format(Locale.ROOT, "%.3f%s ", x.gbps, x.disturbed() ? "*" : ""));
     }
     System.out.printf(Locale.ROOT, "%-28s %14.3f   %s%n", name, median(s), sb.toString().trim());
   }
 
+  /** Median over the undisturbed samples, or over all when every sample was disturbed. */
   static double median(List<Sample> s) {
+    List<Sample> clean = s.stream().filter(x -> !x.disturbed()).toList();
+    return medianAll(clean.isEmpty() ? s : clean);
+  }
+
+  static double medianAll(List<Sample> s) {
     double[] v = s.stream().mapToDouble(Sample::gbps).sorted().toArray();
     return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
@@ -298,6 +316,30 @@ public final class HboneBench {
       busy = cpuBusy();
     }
     return busy;
+  }
+
+  private static final double CLK_TCK = 100; // USER_HZ on Linux
+
+  /** CPU jiffies (user + system) of this JVM and its live children (sink, HAProxy, HBONE JVMs). */
+  private long ownJiffies() {
+    long sum = jiffies(ProcessHandle.current().pid());
+    for (Process p : children) {
+      sum += jiffies(p.pid());
+      for (ProcessHandle d : p.toHandle().descendants().toList()) {
+        sum += jiffies(d.pid());
+      }
+    }
+    return sum;
+  }
+
+  private static long jiffies(long pid) {
+    try {
+      String st = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
   }
 
   /** Fraction of all CPUs busy over one second, from /proc/stat. */
@@ -328,6 +370,8 @@ public final class HboneBench {
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectOutput(outFile.toFile())
         .redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("source.log").toFile()));
+    long[] cpu0 = cpuTimes();
+    long own0 = ownJiffies();
     Process p = pb.start();
     children.add(p);
     try {
@@ -342,7 +386,14 @@ public final class HboneBench {
         throw new IllegalStateException("source failed (exit " + p.exitValue() + "): " + out.trim()
             + " / " + tail(work.resolve("source.log")));
       }
-      return new Sample(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)), -1);
+      long[] cpu1 = cpuTimes();
+      long own1 = ownJiffies();
+      double total = cpu1[0] - cpu0[0];
+      double busy = total - (cpu1[1] - cpu0[1]);
+      double sourceJiffies = Double.parseDouble(m.group(4)) * CLK_TCK;
+      double foreign = total <= 0 ? 0 : Math.max(0, busy - (own1 - own0) - sourceJiffies) / total;
+      return new Sample(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)),
+          -1, foreign);
     } finally {
       p.destroyForcibly();
       children.remove(p);
@@ -571,6 +622,8 @@ public final class HboneBench {
     j.append("    \"tls\": ").append(q("TLS 1.3 only, ciphersuites " + opt.ciphersuites() + " (HAProxy); HBONE: HboneTls defaults")).append(",\n");
     j.append("    \"order\": \"one warm-up per mode, then rounds a,b,c\",\n");
     j.append("    \"idle_below\": ").append(fmt(opt.idleBelow)).append(",\n");
+    j.append("    \"disturbed_above_foreign_cpu\": ").append(fmt(DISTURBED)).append(",\n");
+    j.append("    \"median\": \"over undisturbed samples, or all when every sample was disturbed\",\n");
     j.append("    \"profile\": ").append(opt.profile).append("\n");
     j.append("  },\n");
     j.append("  \"modes\": {\n");
@@ -580,13 +633,15 @@ public final class HboneBench {
     for (var e : samples.entrySet()) {
       StringBuilder m = new StringBuilder();
       m.append("    ").append(q(e.getKey())).append(": {\"label\": ").append(q(labels[i++]))
-          .append(", \"median_gbps\": ").append(fmt(median(e.getValue())));
+          .append(", \"median_gbps\": ").append(fmt(median(e.getValue())))
+          .append(", \"median_gbps_all_samples\": ").append(fmt(medianAll(e.getValue())));
       if (notes.containsKey(e.getKey())) {
         m.append(", \"note\": ").append(q(notes.get(e.getKey())));
       }
       m.append(", \"samples\": [");
       m.append(String.join(", ", e.getValue().stream().map(s -> "{\"bytes\": " + s.bytes + ", \"seconds\": "
-          + fmt(s.seconds) + ", \"gbps\": " + fmt(s.gbps) + ", \"cpu_busy_before\": " + fmt(s.busyBefore) + "}")
+          + fmt(s.seconds) + ", \"gbps\": " + fmt(s.gbps) + ", \"cpu_busy_before\": " + fmt(s.busyBefore) + ", \"foreign_cpu\": " + fmt(s.foreignCpu)
+          + ", \"disturbed\": " + s.disturbed() + "}")
           .toList()));
       m.append("]}");
       modes.add(m.toString());

@@ -10,7 +10,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Load source: connects to {@code host:port}, writes {@code bytes} bytes from one reused direct
  * buffer as fast as the socket takes them, half-closes, waits for the sink's 8-byte count and prints
- * one JSON line: {@code {"bytes":..,"seconds":..,"gbps":..}}. Fails (exit 1) when the sink counted
+ * one JSON line: {@code {"bytes":..,"seconds":..,"gbps":..,"cpu_seconds":..}} (the last: this
+ * process's CPU time, for the orchestrator's accounting of outside load). Fails (exit 1) when the sink counted
  * a different number of bytes. The clock starts after the connect and stops when the count arrived,
  * so the time covers every byte reaching the sink.
  *
@@ -60,7 +61,10 @@ public final class TcpSource {
       }
       double seconds = (end - start) / 1e9;
       double gbps = bytes * 8 / seconds / 1e9;
-      System.out.printf(java.util.Locale.ROOT, "{\"bytes\":%d,\"seconds\":%.6f,\"gbps\":%.4f}%n", bytes, seconds, gbps);
+      double cpu = ((com.sun.management.OperatingSystemMXBean)
+          java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
+      System.out.printf(java.util.Locale.ROOT, "{\"bytes\":%d,\"seconds\":%.6f,\"gbps\":%.4f,\"cpu_seconds\":%.3f}%n",
+          bytes, seconds, gbps, cpu);
     }
   }
 }
