@@ -21,6 +21,8 @@ suites:
                    tunnel process, default 1)  --jvm-opts "..."  --profile (JFR in the HBONE JVMs)
                    --keep (keep certs/configs/logs)  --out DIR
                    --haproxy-ciphersuites LIST (default TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256)
+                   --hbone-max-frame-size N (SETTINGS_MAX_FRAME_SIZE of the HBONE server; default 1M)
+                   --idle-below PCT --idle-wait S (wait for an idle machine before each run)
   jmh     JMH: HboneStreamOpenBenchmark, RelayThroughputBenchmark, TlsRecordBenchmark.
           Arguments are passed to JMH (e.g. a benchmark regex, -prof gc); defaults:
           -f 1 -wi 2 -i 3 -w 2s -r 3s; JSON goes to bench/results/jmh-<UTC>.json.

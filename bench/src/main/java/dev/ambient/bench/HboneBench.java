@@ -47,7 +47,7 @@ public final class HboneBench {
 
   record Options(long bytes, long warmupBytes, int reps, Path out, List<String> tunnelJvmOpts, int loops,
       boolean profile, String command, boolean keepWork, String ciphersuites, double idleBelow,
-      int idleWaitSeconds) {}
+      int idleWaitSeconds, int maxFrameSize) {}
 
   /**
    * One recorded run. {@code busyBefore}: CPU busy share just before; {@code foreignCpu}: share of all
@@ -96,6 +96,7 @@ public final class HboneBench {
         usage: ./ambient bench hbone [--bytes N[K|M|G]] [--reps R] [--warmup-bytes N] [--quick]
                                      [--loops L] [--jvm-opts "..."] [--profile] [--out DIR] [--keep]
                                      [--haproxy-ciphersuites LIST] [--idle-below PCT] [--idle-wait S]
+                                     [--hbone-max-frame-size N]
           --bytes         bytes per recorded run (default 2G)
           --reps          recorded runs per mode; the median is reported (default 3)
           --warmup-bytes  bytes of the one unrecorded warm-up run per mode (default: --bytes)
@@ -108,7 +109,9 @@ public final class HboneBench {
           --haproxy-ciphersuites  TLS 1.3 suites of both HAProxy sides, in preference order
                           (default TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256)
           --idle-below    before each run wait until the machine is less than PCT% busy (default 15)
-          --idle-wait     ... but at most S seconds (default 120); the busy % is recorded per sample""");
+          --idle-wait     ... but at most S seconds (default 120); the busy % is recorded per sample
+          --hbone-max-frame-size  SETTINGS_MAX_FRAME_SIZE the HBONE server advertises (default: the
+                          library's Http2Config.serverDefaults(), 1 MiB)""");
   }
 
   static Options parse(String[] args) {
@@ -121,6 +124,7 @@ public final class HboneBench {
     String ciphers = DEFAULT_CIPHERSUITES;
     double idleBelow = 0.15;
     int idleWait = 120;
+    int maxFrame = 0;
     Path out = Path.of("bench", "results");
     List<String> jvm = List.of("-Xms1g", "-Xmx1g", "-XX:+UseParallelGC");
     for (int i = 0; i < args.length; i++) {
@@ -142,6 +146,7 @@ public final class HboneBench {
         case "--haproxy-ciphersuites" -> ciphers = args[++i];
         case "--idle-below" -> idleBelow = Integer.parseInt(args[++i]) / 100.0;
         case "--idle-wait" -> idleWait = Integer.parseInt(args[++i]);
+        case "--hbone-max-frame-size" -> maxFrame = (int) size(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
           usage();
@@ -158,7 +163,7 @@ public final class HboneBench {
     }
     String command = System.getProperty("bench.command", "HboneBench " + String.join(" ", args));
     return new Options(bytes, warmup != null ? warmup : bytes, reps, out, jvm, loops,
-        profile, command, keep, ciphers, idleBelow, idleWait);
+        profile, command, keep, ciphers, idleBelow, idleWait, maxFrame);
   }
 
   static long size(String s) {
@@ -223,7 +228,8 @@ public final class HboneBench {
       clientJvm.add("-XX:StartFlightRecording:settings=profile,filename=" + jfrDir.resolve("hbone-client.jfr"));
     }
     int hboneServer = startJava("hbone-server", serverJvm, HboneTunnelServer.class,
-        List.of("0", work.resolve("certs/server").toString(), Integer.toString(opt.loops)));
+        List.of("0", work.resolve("certs/server").toString(), Integer.toString(opt.loops),
+            Integer.toString(opt.maxFrameSize)));
     int hboneClient = startJava("hbone-client", clientJvm, HboneTunnelClient.class,
         List.of("0", work.resolve("certs/client").toString(), Integer.toString(hboneServer),
             BenchCerts.SERVER_ID.toString(), Integer.toString(sinkPort), Integer.toString(opt.loops)));
@@ -618,6 +624,7 @@ public final class HboneBench {
     j.append("    \"warmup_bytes\": ").append(opt.warmupBytes).append(",\n");
     j.append("    \"reps\": ").append(opt.reps).append(",\n");
     j.append("    \"io_threads_per_tunnel_process\": ").append(opt.loops).append(",\n");
+    j.append("    \"hbone_server_max_frame_size\": ").append(opt.maxFrameSize == 0 ? "\"default\"" : Integer.toString(opt.maxFrameSize)).append(",\n");
     j.append("    \"hbone_jvm_opts\": ").append(q(String.join(" ", opt.tunnelJvmOpts))).append(",\n");
     j.append("    \"tls\": ").append(q("TLS 1.3 only, ciphersuites " + opt.ciphersuites() + " (HAProxy); HBONE: HboneTls defaults")).append(",\n");
     j.append("    \"order\": \"one warm-up per mode, then rounds a,b,c\",\n");

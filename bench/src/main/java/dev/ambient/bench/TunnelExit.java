@@ -2,6 +2,7 @@ package dev.ambient.bench;
 
 import dev.ambient.hbone.HboneDecision;
 import dev.ambient.hbone.HboneServer;
+import dev.ambient.hbone.Http2Config;
 import dev.ambient.hbone.UpstreamConnector;
 import dev.ambient.identity.HboneTls;
 import dev.ambient.net.Transport;
@@ -19,12 +20,17 @@ public final class TunnelExit implements AutoCloseable {
   private final HboneServer server;
 
   public TunnelExit(HboneTls tls, Transport transport, int eventLoops, InetSocketAddress bind) {
+    this(tls, transport, eventLoops, bind, Http2Config.serverDefaults());
+  }
+
+  public TunnelExit(HboneTls tls, Transport transport, int eventLoops, InetSocketAddress bind, Http2Config http2) {
     this.group = transport.newEventLoopGroup(eventLoops, "hbone-exit");
     this.server = HboneServer.builder()
         .transport(transport)
         .eventLoopGroup(group)
         .tls(tls)
         .bind(bind)
+        .http2(http2)
         .handler(request -> CompletableFuture.completedFuture(request.authority().socketAddress()
             .<HboneDecision>map(target -> HboneDecision.accept(
                 UpstreamConnector.tcp(target, transport, Duration.ofSeconds(5))))
