@@ -47,7 +47,7 @@ public final class HboneBench {
 
   record Options(long bytes, long warmupBytes, int reps, Path out, List<String> tunnelJvmOpts, int loops,
       boolean profile, String command, boolean keepWork, String ciphersuites, double idleBelow,
-      int idleWaitSeconds, int maxFrameSize) {}
+      int idleWaitSeconds, int maxFrameSize, String modes) {}
 
   /**
    * One recorded run. {@code busyBefore}: CPU busy share just before; {@code foreignCpu}: share of all
@@ -96,7 +96,7 @@ public final class HboneBench {
         usage: ./ambient bench hbone [--bytes N[K|M|G]] [--reps R] [--warmup-bytes N] [--quick]
                                      [--loops L] [--jvm-opts "..."] [--profile] [--out DIR] [--keep]
                                      [--haproxy-ciphersuites LIST] [--idle-below PCT] [--idle-wait S]
-                                     [--hbone-max-frame-size N]
+                                     [--hbone-max-frame-size N] [--modes abc]
           --bytes         bytes per recorded run (default 2G)
           --reps          recorded runs per mode; the median is reported (default 3)
           --warmup-bytes  bytes of the one unrecorded warm-up run per mode (default: --bytes)
@@ -111,7 +111,8 @@ public final class HboneBench {
           --idle-below    before each run wait until the machine is less than PCT% busy (default 15)
           --idle-wait     ... but at most S seconds (default 120); the busy % is recorded per sample
           --hbone-max-frame-size  SETTINGS_MAX_FRAME_SIZE the HBONE server advertises (default: the
-                          library's Http2Config.serverDefaults(), 1 MiB)""");
+                          library's Http2Config.serverDefaults(), 1 MiB)
+          --modes         which of a, b, c to run (default abc; ratios need all three)""");
   }
 
   static Options parse(String[] args) {
@@ -125,6 +126,7 @@ public final class HboneBench {
     double idleBelow = 0.15;
     int idleWait = 120;
     int maxFrame = 0;
+    String modes = "abc";
     Path out = Path.of("bench", "results");
     List<String> jvm = List.of("-Xms1g", "-Xmx1g", "-XX:+UseParallelGC");
     for (int i = 0; i < args.length; i++) {
@@ -147,6 +149,7 @@ public final class HboneBench {
         case "--idle-below" -> idleBelow = Integer.parseInt(args[++i]) / 100.0;
         case "--idle-wait" -> idleWait = Integer.parseInt(args[++i]);
         case "--hbone-max-frame-size" -> maxFrame = (int) size(args[++i]);
+        case "--modes" -> modes = args[++i];
         case "--out" -> out = Path.of(args[++i]);
         case "-h", "--help" -> {
           usage();
@@ -163,7 +166,7 @@ public final class HboneBench {
     }
     String command = System.getProperty("bench.command", "HboneBench " + String.join(" ", args));
     return new Options(bytes, warmup != null ? warmup : bytes, reps, out, jvm, loops,
-        profile, command, keep, ciphers, idleBelow, idleWait, maxFrame);
+        profile, command, keep, ciphers, idleBelow, idleWait, maxFrame, modes);
   }
 
   static long size(String s) {
@@ -237,9 +240,15 @@ public final class HboneBench {
     // Warm-up, then the recorded runs round-robin over the modes (a, b, c, a, b, c, ...) so that
     // any outside load on the machine hits all modes alike; each run waits for an idle machine.
     Map<String, Integer> ports = new LinkedHashMap<>();
-    ports.put("a", sinkPort);
-    ports.put("b", hapClient);
-    ports.put("c", hboneClient);
+    for (String mode : List.of("a", "b", "c")) {
+      if (opt.modes.contains(mode)) {
+        ports.put(mode, switch (mode) {
+          case "a" -> sinkPort;
+          case "b" -> hapClient;
+          default -> hboneClient;
+        });
+      }
+    }
     Map<String, String> names = Map.of("a", "(a) raw TCP", "b", "(b) HAProxy mTLS pair", "c", "(c) HBONE pair");
     for (var e : ports.entrySet()) {
       samples.put(e.getKey(), new ArrayList<>());
@@ -263,14 +272,14 @@ public final class HboneBench {
     killAll(false);
 
     // Report.
-    double a = median(samples.get("a"));
-    double b = median(samples.get("b"));
-    double c = median(samples.get("c"));
+    double a = samples.containsKey("a") ? median(samples.get("a")) : Double.NaN;
+    double b = samples.containsKey("b") ? median(samples.get("b")) : Double.NaN;
+    double c = samples.containsKey("c") ? median(samples.get("c")) : Double.NaN;
     System.out.println();
     System.out.printf("%-28s %14s   %s%n", "mode", "median Gbit/s", "samples Gbit/s");
-    row("(a) raw TCP", samples.get("a"));
-    row("(b) HAProxy mTLS pair", samples.get("b"));
-    row("(c) HBONE pair", samples.get("c"));
+    for (var e : samples.entrySet()) {
+      row(names.get(e.getKey()), e.getValue());
+    }
     System.out.printf(Locale.ROOT, "(* = disturbed: other processes used more than %.0f%% of the CPUs during the run;"
         + " the median leaves those out unless all are)%n", DISTURBED * 100);
     System.out.printf(Locale.ROOT, "%n(c)/(a) = %.3f   (c)/(b) = %.3f   (goal for (c)/(b): >= 1.0)%n", c / a, c / b);
@@ -634,12 +643,11 @@ public final class HboneBench {
     j.append("    \"profile\": ").append(opt.profile).append("\n");
     j.append("  },\n");
     j.append("  \"modes\": {\n");
-    String[] labels = {"raw TCP", "HAProxy mTLS tunnel pair", "HBONE client/server pair"};
-    int i = 0;
+    Map<String, String> labels = Map.of("a", "raw TCP", "b", "HAProxy mTLS tunnel pair", "c", "HBONE client/server pair");
     List<String> modes = new ArrayList<>();
     for (var e : samples.entrySet()) {
       StringBuilder m = new StringBuilder();
-      m.append("    ").append(q(e.getKey())).append(": {\"label\": ").append(q(labels[i++]))
+      m.append("    ").append(q(e.getKey())).append(": {\"label\": ").append(q(labels.get(e.getKey())))
           .append(", \"median_gbps\": ").append(fmt(median(e.getValue())))
           .append(", \"median_gbps_all_samples\": ").append(fmt(medianAll(e.getValue())));
       if (notes.containsKey(e.getKey())) {
@@ -660,6 +668,9 @@ public final class HboneBench {
   }
 
   private static String fmt(double d) {
+    if (Double.isNaN(d)) {
+      return "null";
+    }
     return String.format(Locale.ROOT, "%.4f", d);
   }
 
