@@ -355,6 +355,33 @@ class HboneLoopbackTest {
     b.channel().close();
   }
 
+  @Test
+  void gracefulShutdown_letsOpenTunnelsFinish_andRefusesNewConnections() throws Exception {
+    HboneServer server = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group).tls(serverTls)
+        .handler(req -> CompletableFuture.completedFuture(HboneDecision.accept(
+            UpstreamConnector.tcp(req.authority().socketAddress().orElseThrow(), TRANSPORT, Duration.ofSeconds(5)))))
+        .start();
+    HboneClient client = client(PoolConfig.defaults());
+    InetSocketAddress entrance = entrance(client, server, new ArrayList<>());
+    try (Socket app = new Socket(entrance.getAddress(), entrance.getPort())) {
+      app.getOutputStream().write("before".getBytes());
+      assertThat(app.getInputStream().readNBytes(6)).isEqualTo("before".getBytes());
+
+      CompletableFuture<Void> drained = server.shutdownGracefully(Duration.ofSeconds(20));
+      Thread.sleep(200);
+      assertThat(drained).as("an open stream holds the drain").isNotDone();
+      // GOAWAY: the pool no longer uses this connection and the listener is closed.
+      assertThat(failure(client.open(request(server, clientTls, serverId))).reason())
+          .isIn(HboneException.Reason.CONNECT_FAILED, HboneException.Reason.CONNECTION_LOST);
+
+      app.getOutputStream().write("after".getBytes());
+      assertThat(app.getInputStream().readNBytes(5)).as("the open tunnel still works").isEqualTo("after".getBytes());
+      app.shutdownOutput();
+      assertThat(app.getInputStream().read()).isEqualTo(-1);
+      drained.get(10, TimeUnit.SECONDS);
+    }
+  }
+
   static HboneException failure(CompletableFuture<?> f) throws InterruptedException {
     try {
       f.get(15, TimeUnit.SECONDS);
