@@ -12,6 +12,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
@@ -20,6 +23,8 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -56,6 +61,8 @@ public final class HboneClient implements AutoCloseable {
   private final boolean ownsGroup;
   private final PoolConfig config;
   private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
+  /** Every open stream: closed explicitly on {@link #close()}, which also releases DATA nobody read. */
+  private final ChannelGroup streams = new DefaultChannelGroup("hbone-client-streams", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
 
   private HboneClient(Transport transport, EventLoopGroup group, boolean ownsGroup, PoolConfig config) {
@@ -71,6 +78,10 @@ public final class HboneClient implements AutoCloseable {
 
   PoolConfig config() {
     return config;
+  }
+
+  void track(io.netty.channel.Channel stream) {
+    streams.add(stream);
   }
 
   /**
@@ -159,8 +170,17 @@ public final class HboneClient implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    pools.values().forEach(KeyPool::shutdown);
+    // A stream nobody reads keeps its DATA queued even after its connection is gone (AUTO_READ
+    // off); closing it releases that.
+    streams.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    List<ChannelFuture> closing = new ArrayList<>();
+    pools.values().forEach(p -> closing.addAll(p.shutdown()));
     pools.clear();
+    // Wait for the connections (and so their streams, which are closed on the same loops) to be
+    // closed, so that buffers they hold are released before any loop stops.
+    for (ChannelFuture f : closing) {
+      f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
     if (ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }

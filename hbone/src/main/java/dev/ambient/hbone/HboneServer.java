@@ -61,12 +61,15 @@ public final class HboneServer implements AutoCloseable {
 
   private final Channel serverChannel;
   private final ChannelGroup connections;
+  private final ChannelGroup streams;
   private final EventLoopGroup group;
   private final boolean ownsGroup;
 
-  private HboneServer(Channel serverChannel, ChannelGroup connections, EventLoopGroup group, boolean ownsGroup) {
+  private HboneServer(Channel serverChannel, ChannelGroup connections, ChannelGroup streams, EventLoopGroup group,
+      boolean ownsGroup) {
     this.serverChannel = serverChannel;
     this.connections = connections;
+    this.streams = streams;
     this.group = group;
     this.ownsGroup = ownsGroup;
   }
@@ -103,6 +106,10 @@ public final class HboneServer implements AutoCloseable {
         ch.close();
       }, deadline.toMillis() + 100, TimeUnit.MILLISECONDS);
     }
+    // Streams still open at the deadline are closed too: one nobody reads would otherwise keep its
+    // queued DATA after the connection is gone.
+    CompletableFuture.runAsync(() -> streams.close(),
+        CompletableFuture.delayedExecutor(deadline.toMillis() + 100, TimeUnit.MILLISECONDS));
     CompletableFuture<Void> all = CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
     return all.whenComplete((v, t) -> {
       if (ownsGroup) {
@@ -172,6 +179,7 @@ public final class HboneServer implements AutoCloseable {
       boolean owns = group == null;
       EventLoopGroup g = owns ? transport.newEventLoopGroup(0, "hbone-server") : group;
       ChannelGroup connections = new DefaultChannelGroup("hbone-connections", GlobalEventExecutor.INSTANCE);
+      ChannelGroup streams = new DefaultChannelGroup("hbone-streams", GlobalEventExecutor.INSTANCE);
       Http2Config h2 = http2;
       ServerBootstrap b = new ServerBootstrap()
           .group(g)
@@ -184,13 +192,13 @@ public final class HboneServer implements AutoCloseable {
             protected void initChannel(Channel ch) {
               connections.add(ch);
               SslHandler ssl = tlsSource.get().newServerHandler(ch.alloc());
-              ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(app, h2, ssl));
+              ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(app, h2, ssl, streams));
             }
           });
       try {
         ChannelFuture bound = b.bind(bind).syncUninterruptibly();
         log.info("HBONE server listening on {} ({})", bound.channel().localAddress(), transport.label());
-        return new HboneServer(bound.channel(), connections, g, owns);
+        return new HboneServer(bound.channel(), connections, streams, g, owns);
       } catch (RuntimeException e) {
         if (owns) {
           g.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -205,11 +213,13 @@ public final class HboneServer implements AutoCloseable {
     private final HboneHandler app;
     private final Http2Config http2;
     private final SslHandler ssl;
+    private final ChannelGroup streams;
 
-    HandshakeHandler(HboneHandler app, Http2Config http2, SslHandler ssl) {
+    HandshakeHandler(HboneHandler app, Http2Config http2, SslHandler ssl, ChannelGroup streams) {
       this.app = app;
       this.http2 = http2;
       this.ssl = ssl;
+      this.streams = streams;
     }
 
     @Override
@@ -244,6 +254,7 @@ public final class HboneServer implements AutoCloseable {
         @Override
         protected void initChannel(Http2StreamChannel stream) {
           stream.config().setAutoRead(false);
+          streams.add(stream);
           stream.pipeline().addLast("hbone-connect", new ServerStreamHandler(app, id, remote, local));
         }
       }));

@@ -104,14 +104,10 @@ public final class Relay {
     tcp.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     runOn(tcp, () -> tcp.pipeline().addLast(TCP_HANDLER, relay.new TcpSide()));
     runOn(stream, () -> {
-      stream.pipeline().addLast(STREAM_HANDLER, relay.new StreamSide());
-      HandoffHandler handoff = stream.pipeline().get(HandoffHandler.class);
-      if (handoff != null) {
-        handoff.handOff(requireNonNull(stream.pipeline().context(handoff)));
-      } else if (!stream.isActive()) {
+      boolean handedOff = HandoffHandler.attach(stream, STREAM_HANDLER, relay.new StreamSide());
+      if (!handedOff && !stream.isActive()) {
         relay.streamLost();
       }
-      stream.read();
     });
     return relay;
   }
