@@ -15,6 +15,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
@@ -222,11 +223,12 @@ public final class HboneClient implements AutoCloseable {
         return;
       }
       Channel ch = ctx.channel();
-      ctx.pipeline().replace(this, "h2", Http2Codecs.client(h2));
+      Http2FrameCodec codec = Http2Codecs.client(h2);
+      ctx.pipeline().replace(this, "h2", codec);
       ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(h2.keepaliveInterval(), h2.keepaliveTimeout()));
       ch.pipeline().addLast("h2-state", new ConnectionStateHandler(conn, result, dst));
       ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-      Http2Codecs.raiseConnectionWindow(ch, h2);
+      Http2Codecs.raiseConnectionWindow(ch, codec, h2);
     }
   }
 

@@ -248,7 +248,8 @@ public final class HboneServer implements AutoCloseable {
       InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
       InetSocketAddress local = (InetSocketAddress) ch.localAddress();
       SpiffeId id = peer.get();
-      ctx.pipeline().replace(this, "h2", Http2Codecs.server(http2));
+      Http2FrameCodec codec = Http2Codecs.server(http2);
+      ctx.pipeline().replace(this, "h2", codec);
       ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(http2.keepaliveInterval(), http2.keepaliveTimeout()));
       ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
         @Override
@@ -258,7 +259,7 @@ public final class HboneServer implements AutoCloseable {
           stream.pipeline().addLast("hbone-connect", new ServerStreamHandler(app, id, remote, local));
         }
       }));
-      Http2Codecs.raiseConnectionWindow(ch, http2);
+      Http2Codecs.raiseConnectionWindow(ch, codec, http2);
       log.debug("HBONE connection from {} as {}", remote, id);
     }
   }

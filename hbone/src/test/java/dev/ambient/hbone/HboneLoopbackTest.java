@@ -382,6 +382,34 @@ class HboneLoopbackTest {
     }
   }
 
+  @Test
+  void connection_usesTheConfiguredWindowsAndFrameSize() throws Exception {
+    HboneServer server = server(Http2Config.serverDefaults());
+    HboneClient client = client(PoolConfig.defaults());
+    HboneStream stream = client.open(request(server, clientTls, serverId)).get(10, TimeUnit.SECONDS);
+    Channel conn = stream.channel().parent();
+    io.netty.handler.codec.http2.Http2FrameCodec codec = conn.pipeline().get(io.netty.handler.codec.http2.Http2FrameCodec.class);
+    CompletableFuture<int[]> values = new CompletableFuture<>();
+    conn.eventLoop().execute(() -> {
+      io.netty.handler.codec.http2.Http2Connection c = codec.connection();
+      values.complete(new int[] {
+        c.local().flowController().initialWindowSize(),
+        c.local().flowController().initialWindowSize(c.connectionStream()),
+        c.remote().flowController().initialWindowSize(),
+        (int) codec.encoder().configuration().frameSizePolicy().maxFrameSize(),
+        c.local().maxActiveStreams(),
+      });
+    });
+    int[] v = values.get(5, TimeUnit.SECONDS);
+    int mib = Http2Config.MIB;
+    assertThat(v[0]).as("our stream window").isEqualTo(4 * mib);
+    assertThat(v[1]).as("our connection window").isEqualTo(16 * mib);
+    assertThat(v[2]).as("the server's stream window").isEqualTo(4 * mib);
+    assertThat(v[3]).as("max frame size we may send (server setting)").isEqualTo(mib);
+    assertThat(v[4]).as("streams the server lets us open").isEqualTo(200);
+    stream.channel().close();
+  }
+
   static HboneException failure(CompletableFuture<?> f) throws InterruptedException {
     try {
       f.get(15, TimeUnit.SECONDS);
