@@ -3,39 +3,262 @@ package dev.ambient.hbone;
 import static java.util.Objects.requireNonNull;
 
 import dev.ambient.net.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** HBONE client with its connection pool. STUB: API only. */
+/**
+ * An HBONE client: opens CONNECT tunnels over pooled, multiplexed mTLS HTTP/2 connections.
+ *
+ * <h2>Pooling (spec §4.6)</h2>
+ * Connections are shared only by requests with the same {@link PoolKey}: source identity, set of
+ * acceptable server identities, destination and source IP. Per key there is at most one handshake
+ * in flight; each connection carries at most {@link PoolConfig#maxStreamsPerConnection()} streams,
+ * or fewer when the server's SETTINGS_MAX_CONCURRENT_STREAMS is lower; beyond that another
+ * connection is opened to the same key. A connection without streams for
+ * {@link PoolConfig#idleTimeout()} is closed. GOAWAY or a lost connection takes it out of the pool.
+ * PING keepalive per {@link Http2Config}.
+ *
+ * <h2>Errors</h2>
+ * {@link #open} fails with an {@link HboneException} naming the reason: connect timeout (likely a
+ * NetworkPolicy blocking 15008), connect failure, TLS failure (e.g. the server's SPIFFE id is not
+ * one of the expected identities), a non-200 answer (with its status), a reset, a lost connection.
+ *
+ * <h2>Threading</h2>
+ * {@link #open} may be called from any thread. Pool state is guarded per key; each connection and
+ * its streams live on one event loop.
+ */
 public final class HboneClient implements AutoCloseable {
-  private HboneClient() {}
+  private static final Logger log = LoggerFactory.getLogger(HboneClient.class);
+
+  private final Transport transport;
+  private final EventLoopGroup group;
+  private final boolean ownsGroup;
+  private final PoolConfig config;
+  private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  private HboneClient(Transport transport, EventLoopGroup group, boolean ownsGroup, PoolConfig config) {
+    this.transport = transport;
+    this.group = group;
+    this.ownsGroup = ownsGroup;
+    this.config = config;
+  }
 
   public static Builder builder() {
     return new Builder();
   }
 
+  PoolConfig config() {
+    return config;
+  }
+
   /**
-   * Opens a tunnel: checks out (or creates) a pooled connection for the request's {@link PoolKey},
-   * sends the CONNECT and completes when the server answered 200. Fails with {@link HboneException}.
+   * Opens a tunnel: takes a slot on a pooled connection for the request's {@link PoolKey} (or
+   * creates one), sends the CONNECT and completes when the server answered 200.
    */
   public CompletableFuture<HboneStream> open(HboneConnectRequest request) {
-    throw new UnsupportedOperationException("stub");
+    requireNonNull(request, "request");
+    PoolKey key = request.poolKey();
+    while (true) {
+      if (closed) {
+        return CompletableFuture.failedFuture(HboneException.closed("HBONE client"));
+      }
+      KeyPool pool = pools.computeIfAbsent(key, k -> new KeyPool(this, k));
+      CompletableFuture<PooledConnection> conn = pool.acquire(request);
+      if (conn != null) {
+        return conn.thenCompose(c -> c.openStream(request, key));
+      }
+    }
   }
 
-  /** Live connections in the pool for {@code key}. */
+  /** Live pooled connections for {@code key}. */
   public int connectionCount(PoolKey key) {
-    throw new UnsupportedOperationException("stub");
+    KeyPool pool = pools.get(key);
+    return pool == null ? 0 : pool.connectionCount();
   }
 
-  /** Live connections in the pool. */
+  /** Live pooled connections. */
   public int connectionCount() {
-    throw new UnsupportedOperationException("stub");
+    return pools.values().stream().mapToInt(KeyPool::connectionCount).sum();
   }
 
+  void retire(PoolKey key, KeyPool pool) {
+    pools.remove(key, pool);
+  }
+
+  /** Establishes one connection for {@code pool}: TCP, TLS, HTTP/2 up to the server's SETTINGS. */
+  CompletableFuture<PooledConnection> connect(HboneConnectRequest request, KeyPool pool) {
+    CompletableFuture<PooledConnection> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(HboneException.closed("HBONE client"));
+      return result;
+    }
+    PoolKey key = pool.key();
+    InetSocketAddress dst = key.destination();
+    Http2Config h2 = config.http2();
+    Bootstrap b = new Bootstrap()
+        .group(group)
+        .channel(transport.socketChannel())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            SslHandler ssl = request.tls().newClientHandler(ch.alloc(), key.expectedIdentities());
+            PooledConnection conn = new PooledConnection(ch, pool, config.maxStreamsPerConnection());
+            ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(conn, ssl, h2, result, dst));
+          }
+        });
+    if (key.sourceIp() != null) {
+      b.localAddress(new InetSocketAddress(key.sourceIp(), 0));
+    }
+    ChannelFuture cf = b.connect(dst);
+    cf.addListener(f -> {
+      if (!f.isSuccess()) {
+        Throwable cause = f.cause();
+        result.completeExceptionally(cause instanceof ConnectTimeoutException
+            ? HboneException.connectTimeout(dst, config.connectTimeout().toMillis())
+            : HboneException.connectFailed(dst, cause));
+      }
+    });
+    cf.channel().closeFuture().addListener(f -> {
+      result.completeExceptionally(HboneException.connectionLost(dst, "closed during set-up", null));
+    });
+    return result.whenComplete((c, err) -> {
+      if (c != null) {
+        c.channel.closeFuture().addListener(f -> pool.remove(c));
+      } else {
+        cf.channel().close();
+      }
+    });
+  }
+
+  /** Closes every pooled connection; later {@link #open} calls fail. */
   @Override
   public void close() {
-    throw new UnsupportedOperationException("stub");
+    closed = true;
+    pools.values().forEach(KeyPool::shutdown);
+    pools.clear();
+    if (ownsGroup) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  /** TLS handshake, ALPN check, then HTTP/2; completes the connect once the server's SETTINGS arrive. */
+  private final class HandshakeHandler extends ChannelInboundHandlerAdapter {
+    private final PooledConnection conn;
+    private final SslHandler ssl;
+    private final Http2Config h2;
+    private final CompletableFuture<PooledConnection> result;
+    private final InetSocketAddress dst;
+
+    HandshakeHandler(PooledConnection conn, SslHandler ssl, Http2Config h2,
+        CompletableFuture<PooledConnection> result, InetSocketAddress dst) {
+      this.conn = conn;
+      this.ssl = ssl;
+      this.h2 = h2;
+      this.result = result;
+      this.dst = dst;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (!(evt instanceof SslHandshakeCompletionEvent done)) {
+        ctx.fireUserEventTriggered(evt);
+        return;
+      }
+      if (!done.isSuccess()) {
+        log.info("HBONE connection to {} failed: TLS handshake: {}", dst, HboneServer.rootMessage(done.cause()));
+        result.completeExceptionally(HboneException.tlsFailure(dst, done.cause()));
+        ctx.close();
+        return;
+      }
+      if (!ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+        result.completeExceptionally(HboneException.tlsFailure(dst,
+            new IllegalStateException("server negotiated ALPN " + ssl.applicationProtocol() + ", not h2")));
+        ctx.close();
+        return;
+      }
+      Channel ch = ctx.channel();
+      ctx.pipeline().replace(this, "h2", Http2Codecs.client(h2));
+      ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(h2.keepaliveInterval(), h2.keepaliveTimeout()));
+      ch.pipeline().addLast("h2-state", new ConnectionStateHandler(conn, result, dst));
+      ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+      Http2Codecs.raiseConnectionWindow(ch, h2);
+    }
+  }
+
+  /** Tracks the server's SETTINGS (stream cap) and GOAWAY for the pool. */
+  private final class ConnectionStateHandler extends ChannelInboundHandlerAdapter {
+    private final PooledConnection conn;
+    private final CompletableFuture<PooledConnection> ready;
+    private final InetSocketAddress dst;
+    private @Nullable ScheduledFuture<?> settingsTimeout;
+
+    ConnectionStateHandler(PooledConnection conn, CompletableFuture<PooledConnection> ready, InetSocketAddress dst) {
+      this.conn = conn;
+      this.ready = ready;
+      this.dst = dst;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      settingsTimeout = ctx.executor().schedule(() -> {
+        if (ready.completeExceptionally(HboneException.connectionLost(dst, "no HTTP/2 SETTINGS from the server", null))) {
+          ctx.close();
+        }
+      }, config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Http2SettingsFrame s) {
+        Long max = s.settings().maxConcurrentStreams();
+        if (max != null) {
+          conn.peerMaxStreams = (int) Math.min(Integer.MAX_VALUE, max);
+        }
+        if (settingsTimeout != null) {
+          settingsTimeout.cancel(false);
+          settingsTimeout = null;
+        }
+        ready.complete(conn);
+      } else if (msg instanceof Http2GoAwayFrame goAway) {
+        log.debug("HBONE connection to {} received GOAWAY ({})", dst, goAway.errorCode());
+        conn.markGoingAway();
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (settingsTimeout != null) {
+        settingsTimeout.cancel(false);
+      }
+      ready.completeExceptionally(HboneException.connectionLost(dst, "closed before SETTINGS", null));
+      ctx.fireChannelInactive();
+    }
   }
 
   public static final class Builder {
@@ -50,18 +273,22 @@ public final class HboneClient implements AutoCloseable {
       return this;
     }
 
+    /** Event loops to use (not closed by the client); default: a group of the transport, owned. */
     public Builder eventLoopGroup(EventLoopGroup group) {
       this.group = requireNonNull(group, "group");
       return this;
     }
 
+    /** Pool rules; default {@link PoolConfig#defaults()}. */
     public Builder config(PoolConfig config) {
       this.config = requireNonNull(config, "config");
       return this;
     }
 
     public HboneClient build() {
-      throw new UnsupportedOperationException("stub");
+      boolean owns = group == null;
+      EventLoopGroup g = owns ? transport.newEventLoopGroup(0, "hbone-client") : group;
+      return new HboneClient(transport, g, owns, config);
     }
   }
 }

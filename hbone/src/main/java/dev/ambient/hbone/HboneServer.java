@@ -3,34 +3,117 @@ package dev.ambient.hbone;
 import static java.util.Objects.requireNonNull;
 
 import dev.ambient.identity.HboneTls;
+import dev.ambient.identity.SpiffeId;
 import dev.ambient.net.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** HBONE server. STUB: API only. */
+/**
+ * An HBONE server: TLS 1.3 with a required client certificate, then HTTP/2 with one CONNECT
+ * stream per tunnel.
+ *
+ * <h2>Per connection</h2>
+ * The TLS handshake verifies the client (spec §4.3, see {@link HboneTls}); a refused handshake is
+ * logged with its reason and closed, with no HTTP response. ALPN must select {@code h2}. The
+ * client's identity (first SPIFFE URI SAN) becomes {@link HboneRequest#peerIdentity()} of every
+ * stream. The server advertises {@link Http2Config#maxConcurrentStreams()} (200) and raises the
+ * connection window; PING keepalive as configured.
+ *
+ * <h2>Per stream</h2>
+ * Not CONNECT ⇒ 400; {@code :authority} not {@code IP:port} / {@code host:port} ⇒ 400; else the
+ * {@link HboneHandler} decides. {@link HboneDecision.Reject} answers its status;
+ * {@link HboneDecision.Accept} connects upstream first and answers 200 only when that succeeded
+ * (else 503), then relays (see {@link Relay}). Error answers carry END_STREAM and no body.
+ *
+ * <h2>Lifecycle</h2>
+ * {@link Builder#start()} binds. {@link #shutdownGracefully(Duration)} stops accepting, sends
+ * GOAWAY, lets open streams finish until the deadline, then closes what is left. {@link #close()}
+ * does the same with no grace.
+ */
 public final class HboneServer implements AutoCloseable {
-  private HboneServer() {}
+  private static final Logger log = LoggerFactory.getLogger(HboneServer.class);
+
+  private final Channel serverChannel;
+  private final ChannelGroup connections;
+  private final EventLoopGroup group;
+  private final boolean ownsGroup;
+
+  private HboneServer(Channel serverChannel, ChannelGroup connections, EventLoopGroup group, boolean ownsGroup) {
+    this.serverChannel = serverChannel;
+    this.connections = connections;
+    this.group = group;
+    this.ownsGroup = ownsGroup;
+  }
 
   public static Builder builder() {
     return new Builder();
   }
 
   public InetSocketAddress localAddress() {
-    throw new UnsupportedOperationException("stub");
+    return (InetSocketAddress) serverChannel.localAddress();
   }
 
-  /** Stop accepting, send GOAWAY, wait for streams up to {@code deadline}, then close the rest. */
+  /** HBONE connections currently open. */
+  public int connectionCount() {
+    return connections.size();
+  }
+
+  /** Stops accepting, sends GOAWAY, waits for streams up to {@code deadline}, then closes the rest. */
   public CompletableFuture<Void> shutdownGracefully(Duration deadline) {
-    throw new UnsupportedOperationException("stub");
+    serverChannel.close().syncUninterruptibly();
+    List<CompletableFuture<Void>> closing = new ArrayList<>();
+    for (Channel ch : connections) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      ch.closeFuture().addListener(f -> done.complete(null));
+      closing.add(done);
+      ch.eventLoop().execute(() -> {
+        Http2FrameCodec codec = ch.pipeline().get(Http2FrameCodec.class);
+        if (codec != null) {
+          codec.gracefulShutdownTimeoutMillis(deadline.toMillis());
+        }
+        ch.close(); // with a codec: GOAWAY, then close once streams are done or at the deadline
+      });
+      ch.eventLoop().schedule(() -> {
+        ch.close();
+      }, deadline.toMillis() + 100, TimeUnit.MILLISECONDS);
+    }
+    CompletableFuture<Void> all = CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
+    return all.whenComplete((v, t) -> {
+      if (ownsGroup) {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
+    });
   }
 
   @Override
   public void close() {
-    throw new UnsupportedOperationException("stub");
+    shutdownGracefully(Duration.ZERO).join();
   }
 
   public static final class Builder {
@@ -70,6 +153,7 @@ public final class HboneServer implements AutoCloseable {
       return this;
     }
 
+    /** HTTP/2 settings; default {@link Http2Config#serverDefaults()}. */
     public Builder http2(Http2Config http2) {
       this.http2 = requireNonNull(http2, "http2");
       return this;
@@ -83,7 +167,103 @@ public final class HboneServer implements AutoCloseable {
 
     /** Binds and returns the running server; throws when the bind fails. */
     public HboneServer start() {
-      throw new UnsupportedOperationException("stub");
+      Supplier<HboneTls> tlsSource = requireNonNull(tls, "tls must be set");
+      HboneHandler app = requireNonNull(handler, "handler must be set");
+      boolean owns = group == null;
+      EventLoopGroup g = owns ? transport.newEventLoopGroup(0, "hbone-server") : group;
+      ChannelGroup connections = new DefaultChannelGroup("hbone-connections", GlobalEventExecutor.INSTANCE);
+      Http2Config h2 = http2;
+      ServerBootstrap b = new ServerBootstrap()
+          .group(g)
+          .channel(transport.serverSocketChannel())
+          .option(ChannelOption.SO_BACKLOG, 1024)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.SO_KEEPALIVE, true)
+          .childHandler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+              connections.add(ch);
+              SslHandler ssl = tlsSource.get().newServerHandler(ch.alloc());
+              ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(app, h2, ssl));
+            }
+          });
+      try {
+        ChannelFuture bound = b.bind(bind).syncUninterruptibly();
+        log.info("HBONE server listening on {} ({})", bound.channel().localAddress(), transport.label());
+        return new HboneServer(bound.channel(), connections, g, owns);
+      } catch (RuntimeException e) {
+        if (owns) {
+          g.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+        }
+        throw new IllegalStateException("cannot listen for HBONE on " + bind + ": " + e.getMessage(), e);
+      }
     }
+  }
+
+  /** Waits for the TLS handshake, then installs HTTP/2. */
+  private static final class HandshakeHandler extends ChannelInboundHandlerAdapter {
+    private final HboneHandler app;
+    private final Http2Config http2;
+    private final SslHandler ssl;
+
+    HandshakeHandler(HboneHandler app, Http2Config http2, SslHandler ssl) {
+      this.app = app;
+      this.http2 = http2;
+      this.ssl = ssl;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (!(evt instanceof SslHandshakeCompletionEvent done)) {
+        ctx.fireUserEventTriggered(evt);
+        return;
+      }
+      Channel ch = ctx.channel();
+      if (!done.isSuccess()) {
+        log.info("HBONE connection from {} refused: TLS handshake failed: {}", ch.remoteAddress(), rootMessage(done.cause()));
+        ctx.close();
+        return;
+      }
+      if (!ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+        log.info("HBONE connection from {} refused: ALPN negotiated {} instead of h2", ch.remoteAddress(), ssl.applicationProtocol());
+        ctx.close();
+        return;
+      }
+      Optional<SpiffeId> peer = HboneTls.peerIdentity(ssl.engine().getSession());
+      if (peer.isEmpty()) {
+        log.info("HBONE connection from {} refused: client certificate has no SPIFFE identity", ch.remoteAddress());
+        ctx.close();
+        return;
+      }
+      InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
+      InetSocketAddress local = (InetSocketAddress) ch.localAddress();
+      SpiffeId id = peer.get();
+      ctx.pipeline().replace(this, "h2", Http2Codecs.server(http2));
+      ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(http2.keepaliveInterval(), http2.keepaliveTimeout()));
+      ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+        @Override
+        protected void initChannel(Http2StreamChannel stream) {
+          stream.config().setAutoRead(false);
+          stream.pipeline().addLast("hbone-connect", new ServerStreamHandler(app, id, remote, local));
+        }
+      }));
+      Http2Codecs.raiseConnectionWindow(ch, http2);
+      log.debug("HBONE connection from {} as {}", remote, id);
+    }
+  }
+
+  static String rootMessage(@Nullable Throwable t) {
+    if (t == null) {
+      return "unknown";
+    }
+    Throwable root = t;
+    StringBuilder sb = new StringBuilder(String.valueOf(t.getMessage()));
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+      if (root.getMessage() != null && !sb.toString().contains(root.getMessage())) {
+        sb.append(": ").append(root.getMessage());
+      }
+    }
+    return sb.toString();
   }
 }

@@ -1,0 +1,46 @@
+package dev.ambient.hbone;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Settings;
+
+/** Builds the HTTP/2 frame codecs of both sides from an {@link Http2Config} (spec §4.4). */
+final class Http2Codecs {
+  private Http2Codecs() {}
+
+  static Http2FrameCodec server(Http2Config c) {
+    Http2Settings s = settings(c).maxConcurrentStreams(c.maxConcurrentStreams());
+    return Http2FrameCodecBuilder.forServer()
+        .initialSettings(s)
+        .validateHeaders(true)
+        .autoAckPingFrame(true)
+        .build();
+  }
+
+  static Http2FrameCodec client(Http2Config c) {
+    Http2Settings s = settings(c).pushEnabled(false);
+    return Http2FrameCodecBuilder.forClient()
+        .initialSettings(s)
+        .validateHeaders(true)
+        .autoAckPingFrame(true)
+        .build();
+  }
+
+  private static Http2Settings settings(Http2Config c) {
+    return new Http2Settings()
+        .initialWindowSize(c.streamWindow())
+        .maxFrameSize(c.maxFrameSize())
+        .maxHeaderListSize(c.maxHeaderListSize());
+  }
+
+  /** Raises the connection-level receive window from the RFC default to the configured size. */
+  static void raiseConnectionWindow(Channel ch, Http2Config c) {
+    int delta = c.connectionWindow() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+    if (delta > 0) {
+      ch.writeAndFlush(new DefaultHttp2WindowUpdateFrame(delta));
+    }
+  }
+}
