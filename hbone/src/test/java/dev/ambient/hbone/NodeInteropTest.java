@@ -14,21 +14,18 @@ import dev.ambient.net.Transport;
 import dev.ambient.testing.IssuedCertificate;
 import dev.ambient.testing.LeakDetectionExtension;
 import dev.ambient.testing.TestCa;
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.Http2DataFrame;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2ResetFrame;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.util.ReferenceCountUtil;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -52,6 +49,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -276,11 +274,15 @@ class NodeInteropTest {
         nodeServer.address(), Authority.parse("10.0.0.1:8080").orElseThrow());
 
     HboneStream stream = client.open(request).get(20, SECONDS);
+    assertThat(stream.responseHeaders().status()).hasToString("200");
     byte[] payload = pattern(MIB);
-    EchoResult echo = exchange(stream.channel(), payload).get(30, SECONDS);
+    EchoResult echo = exchangeViaRelay(stream, payload);
 
     assertThat(echo.bytes()).isEqualTo(payload.length);
     assertThat(echo.sha256()).isEqualTo(sha256(payload));
+    assertThat(echo.relay().outcome()).as(echo.relay().toString()).isEqualTo(RelayResult.Outcome.CLEAN);
+    assertThat(echo.relay().bytesFromTcp()).isEqualTo(payload.length);
+    assertThat(echo.relay().bytesToTcp()).isEqualTo(payload.length);
     Map<String, Object> seen = nodeServer.awaitEvent("stream", Duration.ofSeconds(10));
     assertThat(seen).as(nodeServer.describe())
         .containsEntry("method", "CONNECT")
@@ -306,7 +308,7 @@ class NodeInteropTest {
 
     HboneStream stream = client.open(request).get(20, SECONDS);
     byte[] payload = pattern(3 * MIB + 17);
-    EchoResult echo = exchange(stream.channel(), payload).get(30, SECONDS);
+    EchoResult echo = exchangeViaRelay(stream, payload);
 
     assertThat(echo.bytes()).isEqualTo(payload.length);
     assertThat(echo.sha256()).isEqualTo(sha256(payload));
@@ -455,81 +457,63 @@ class NodeInteropTest {
     }
   }
 
-  record EchoResult(long bytes, String sha256) {}
+  record EchoResult(long bytes, String sha256, RelayResult relay) {}
 
   /**
-   * Drives an open tunnel directly: writes {@code payload} as DATA frames with END_STREAM on the
-   * last, and reads DATA frames until the peer's END_STREAM, hashing what arrives.
+   * Relays an open tunnel to a local TCP connection ({@link HboneStream#relay}) and plays the
+   * application on the other end of that connection: writes {@code payload}, half-closes, and reads
+   * until EOF, hashing what arrives.
    */
-  private static CompletableFuture<EchoResult> exchange(Http2StreamChannel ch, byte[] payload) {
-    CompletableFuture<EchoResult> done = new CompletableFuture<>();
-    MessageDigest digest = newSha256();
-    long[] count = {0};
-    ch.eventLoop().execute(() -> {
-      ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+  private EchoResult exchangeViaRelay(HboneStream stream, byte[] payload) throws Exception {
+    EventLoopGroup group = Transport.defaultTransport().newEventLoopGroup(1, "interop-app");
+    closeables.add(() -> group.shutdownGracefully(0, 2, SECONDS).syncUninterruptibly());
+    try (ServerSocket app = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      app.setSoTimeout(10_000);
+      Channel tcp = new Bootstrap()
+          .group(group)
+          .channel(Transport.defaultTransport().socketChannel())
+          .option(ChannelOption.AUTO_READ, false)
+          .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+          .handler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {}
+          })
+          .connect(app.getLocalSocketAddress())
+          .sync()
+          .channel();
+      try (Socket appSide = app.accept()) {
+        appSide.setSoTimeout(30_000);
+        Relay relay = stream.relay(tcp);
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
           try {
-            if (msg instanceof Http2DataFrame data) {
-              ByteBuf content = data.content();
-              count[0] += content.readableBytes();
-              digest.update(content.nioBuffer());
-              if (data.isEndStream()) {
-                done.complete(new EchoResult(count[0], HexFormat.of().formatHex(digest.digest())));
-              }
-            } else if (msg instanceof Http2HeadersFrame headers && headers.isEndStream()) {
-              done.complete(new EchoResult(count[0], HexFormat.of().formatHex(digest.digest())));
-            } else if (msg instanceof Http2ResetFrame reset) {
-              done.completeExceptionally(new AssertionError("stream reset by the peer: error " + reset.errorCode()
-                  + " after " + count[0] + " bytes"));
-            }
-          } finally {
-            ReferenceCountUtil.release(msg);
-          }
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-          if (!done.isDone()) {
-            ctx.read();
-          }
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-          done.completeExceptionally(new AssertionError("stream closed before END_STREAM after " + count[0] + " bytes"));
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-          done.completeExceptionally(cause);
-        }
-      });
-      ch.read();
-      int chunk = 16 * 1024;
-      for (int off = 0; off < payload.length; off += chunk) {
-        int len = Math.min(chunk, payload.length - off);
-        ByteBuf buf = ch.alloc().buffer(len).writeBytes(payload, off, len);
-        boolean last = off + len == payload.length;
-        ch.write(new DefaultHttp2DataFrame(buf, last)).addListener(f -> {
-          if (!f.isSuccess()) {
-            done.completeExceptionally(f.cause());
+            OutputStream out = appSide.getOutputStream();
+            out.write(payload);
+            out.flush();
+            appSide.shutdownOutput();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
           }
         });
+        MessageDigest digest = newSha256();
+        long count = 0;
+        InputStream in = appSide.getInputStream();
+        byte[] buf = new byte[64 * 1024];
+        for (int n; (n = in.read(buf)) >= 0; ) {
+          digest.update(buf, 0, n);
+          count += n;
+        }
+        writer.get(10, SECONDS);
+        RelayResult result = relay.completion().get(10, SECONDS);
+        return new EchoResult(count, HexFormat.of().formatHex(digest.digest()), result);
       }
-      if (payload.length == 0) {
-        ch.write(new DefaultHttp2DataFrame(true));
-      }
-      ch.flush();
-    });
-    return done.whenComplete((r, t) -> ch.close());
+    }
   }
 
   /** A blocking TCP echo server on loopback: echoes until EOF, then half-closes. */
   static final class EchoServer implements AutoCloseable {
     private final ServerSocket socket;
     private final List<Socket> accepted = new CopyOnWriteArrayList<>();
-    private final java.util.concurrent.atomic.AtomicLong echoed = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong echoed = new AtomicLong();
 
     private EchoServer(ServerSocket socket) {
       this.socket = socket;
