@@ -252,6 +252,19 @@ public final class HboneClient implements AutoCloseable {
     }
 
     @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // In TLS 1.3 the server checks our certificate after our side of the handshake is done: its
+      // refusal arrives as an alert here, before any SETTINGS.
+      if (!ready.isDone() && hasSslCause(cause)) {
+        log.info("HBONE connection to {} refused by the server: {}", dst, HboneServer.rootMessage(cause));
+        ready.completeExceptionally(HboneException.tlsFailure(dst, cause));
+        ctx.close();
+        return;
+      }
+      ctx.fireExceptionCaught(cause);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       if (settingsTimeout != null) {
         settingsTimeout.cancel(false);
@@ -259,6 +272,15 @@ public final class HboneClient implements AutoCloseable {
       ready.completeExceptionally(HboneException.connectionLost(dst, "closed before SETTINGS", null));
       ctx.fireChannelInactive();
     }
+  }
+
+  private static boolean hasSslCause(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public static final class Builder {

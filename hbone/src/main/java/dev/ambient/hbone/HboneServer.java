@@ -252,16 +252,19 @@ public final class HboneServer implements AutoCloseable {
     }
   }
 
+  /** The messages along a cause chain, joined (for one log line that says why). */
   static String rootMessage(@Nullable Throwable t) {
     if (t == null) {
       return "unknown";
     }
-    Throwable root = t;
-    StringBuilder sb = new StringBuilder(String.valueOf(t.getMessage()));
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-      if (root.getMessage() != null && !sb.toString().contains(root.getMessage())) {
-        sb.append(": ").append(root.getMessage());
+    StringBuilder sb = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      String m = c.getMessage();
+      if (m != null && sb.indexOf(m) < 0) {
+        sb.append(sb.isEmpty() ? "" : ": ").append(m);
+      }
+      if (c.getCause() == null && sb.isEmpty()) {
+        sb.append(c.getClass().getSimpleName());
       }
     }
     return sb.toString();

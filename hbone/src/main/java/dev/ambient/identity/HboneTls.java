@@ -87,7 +87,7 @@ public final class HboneTls {
   private final Set<String> cipherSuites;
   private final SslContext serverContext;
   private final SslContext clientContext;
-  private final Map<SSLEngine, Set<SpiffeId>> expectedServerIdentities = new ConcurrentHashMap<>();
+  private final Map<SSLEngine, Set<SpiffeId>> pendingExpectations = new ConcurrentHashMap<>();
 
   private HboneTls(WorkloadCertificate certificate, TlsOptions options, SslProvider provider) {
     this.certificate = requireNonNull(certificate, "certificate");
@@ -232,6 +232,8 @@ public final class HboneTls {
     handler.handshakeFuture().addListener(f -> {
       if (f.isSuccess()) {
         enforceNegotiated(handler, (Channel) f.getNow(), "client");
+      } else {
+        logFailure("client", f.cause());
       }
     });
     return handler;
@@ -249,11 +251,13 @@ public final class HboneTls {
     SSLEngine engine = handler.engine();
     configureJdkGroups(engine);
     List<SSLEngine> keys = engineKeys(engine);
-    keys.forEach(k -> expectedServerIdentities().put(k, expected));
+    keys.forEach(k -> pendingExpectations.put(k, expected));
     handler.handshakeFuture().addListener(f -> {
-      keys.forEach(expectedServerIdentities()::remove);
+      keys.forEach(pendingExpectations::remove);
       if (f.isSuccess()) {
         enforceNegotiated(handler, (Channel) f.getNow(), "server");
+      } else {
+        logFailure("server", f.cause());
       }
     });
     return handler;
@@ -261,15 +265,11 @@ public final class HboneTls {
 
   /** Connections whose client handshake has not completed yet (for tests: must drain to zero). */
   int pendingClientHandshakes() {
-    return expectedServerIdentities.size();
-  }
-
-  private Map<SSLEngine, Set<SpiffeId>> expectedServerIdentities() {
-    return expectedServerIdentities;
+    return pendingExpectations.size();
   }
 
   private @Nullable Set<SpiffeId> expectedFor(SSLEngine engine) {
-    return expectedServerIdentities.get(engine);
+    return pendingExpectations.get(engine);
   }
 
   /** The peer's identity: the first SPIFFE URI SAN of its leaf certificate. */
@@ -285,6 +285,14 @@ public final class HboneTls {
       return Optional.empty();
     }
     return WorkloadCertificate.firstSpiffeId(leaf);
+  }
+
+  /**
+   * Debug detail only: the owner of the channel (HboneServer, HboneClient) logs the refusal once,
+   * with the peer address and the reason from the cause chain.
+   */
+  private static void logFailure(String peerRole, @Nullable Throwable cause) {
+    log.debug("HBONE TLS handshake with {} failed: {}", peerRole, String.valueOf(cause));
   }
 
   private void enforceNegotiated(SslHandler handler, Channel channel, String peerRole) {

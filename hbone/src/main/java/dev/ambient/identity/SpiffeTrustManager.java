@@ -186,7 +186,7 @@ final class SpiffeTrustManager extends X509ExtendedTrustManager {
   }
 
   private PeerVerificationException refuse(PeerVerificationException e) {
-    log.info("refusing HBONE {} certificate: {}", role == Role.SERVER ? "client" : "server", e.getMessage());
+    log.debug("refusing HBONE {} certificate: {}", role == Role.SERVER ? "client" : "server", e.getMessage());
     return e;
   }
 

@@ -93,6 +93,7 @@ public final class LeakRecorder extends ResourceLeakDetectorFactory {
   }
 
   @Override
+  @SuppressWarnings("deprecation") // abstract in ResourceLeakDetectorFactory, so it must be implemented
   public <T> ResourceLeakDetector<T> newResourceLeakDetector(Class<T> resource, int samplingInterval, long maxActive) {
     return new RecordingDetector<>(resource, samplingInterval);
   }
