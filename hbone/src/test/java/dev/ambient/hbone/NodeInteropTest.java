@@ -789,7 +789,13 @@ class NodeInteropTest {
             + "); install Node.js or point -Dnode.binary=/path/to/node (or $NODE) at it");
       }
     }
-    Process p = new ProcessBuilder(found, "--version").redirectErrorStream(true).start();
+    Process p;
+    try {
+      p = new ProcessBuilder(found, "--version").redirectErrorStream(true).start();
+    } catch (IOException e) {
+      return fail("NodeInteropTest needs Node.js 18+ but '" + found + "' cannot be run (" + e.getMessage()
+          + "); install Node.js or point -Dnode.binary=/path/to/node (or $NODE) at it");
+    }
     if (!p.waitFor(15, SECONDS)) {
       p.destroyForcibly();
       fail("'" + found + " --version' did not finish within 15 s");
