@@ -24,7 +24,7 @@ final class AdsTestClient implements AutoCloseable {
   final BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
   private final StreamObserver<DeltaDiscoveryRequest> requests;
 
-  AdsTestClient(ManagedChannel channel) {
+  AdsTestClient(io.grpc.Channel channel) {
     requests = ClientCalls.asyncBidiStreamingCall(channel.newCall(Rpc.DELTA_ADS, io.grpc.CallOptions.DEFAULT),
         new StreamObserver<>() {
           @Override
