@@ -154,6 +154,27 @@ class ControlPlaneTest {
   }
 
   @Test
+  void restart_withSameFiles_sendsNothingTheClientHolds() throws Exception {
+    Files.writeString(config.resolve("a.yaml"), "workload c1//Pod/ns/a 198.18.0.10\nworkload c1//Pod/ns/b 198.18.0.11\n");
+    start(ControlPlane.builder());
+    java.util.Map<String, String> held;
+    try (AdsTestClient client = new AdsTestClient(connect(ControlPlane.ISTIOD_NAME))) {
+      client.wildcard(TYPE_ADDRESS);
+      held = DeltaAdsServerTest.versions(client.nextAcked());
+    }
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    cp.close();
+    Files.writeString(config.resolve("a.yaml"), "workload c1//Pod/ns/a 198.18.0.10\nworkload c1//Pod/ns/c 198.18.0.12\n");
+    start(ControlPlane.builder());
+    try (AdsTestClient client = new AdsTestClient(connect(ControlPlane.ISTIOD_NAME))) {
+      client.wildcard(TYPE_ADDRESS, held);
+      DeltaDiscoveryResponse r = client.nextAcked();
+      assertThat(r.getResourcesList()).extracting(Resource::getName).containsExactly("c1//Pod/ns/c");
+      assertThat(r.getRemovedResourcesList()).containsExactly("c1//Pod/ns/b");
+    }
+  }
+
+  @Test
   void tokens_callWithoutAKnownBearerTokenIsRejected() throws Exception {
     Path tokens = state.resolve("tokens");
     Files.write(tokens, List.of("# accepted", "s3cret"));
