@@ -16,7 +16,8 @@ import java.util.stream.Stream;
 
 /**
  * Stands in for the real config loader in the control plane's own tests: each {@code *.yaml} file
- * holds lines {@code workload UID IP} or {@code policy NS/NAME}; a bad line makes the file bad, and
+ * holds lines {@code workload UID IP}, {@code invalid UID} (a workload clients reject) or
+ * {@code policy NS/NAME}; a bad line makes the file bad, and
  * its last good content stays.
  */
 final class FakeConfigSource implements ConfigSource {
@@ -69,8 +70,14 @@ final class FakeConfigSource implements ConfigSource {
     for (int i = 0; i < lines.size(); i++) {
       String[] w = lines.get(i).strip().split("\\s+");
       if (w.length == 3 && w[0].equals("workload")) {
-        addresses.put(w[1], Address.newBuilder().setWorkload(Workload.newBuilder().setUid(w[1]).setName(w[2])).build());
+        addresses.put(w[1], Address.newBuilder().setWorkload(Workload.newBuilder().setUid(w[1]).setName("w")
+            .setNamespace("ns").addAddresses(com.google.protobuf.ByteString.copyFrom(
+                java.net.InetAddress.getByName(w[2]).getAddress()))).build());
         aliases.put(w[1], List.of("/" + w[2]));
+      } else if (w.length == 2 && w[0].equals("invalid")) {
+        // Passes the control plane, fails the client's validation (IP of 3 bytes).
+        addresses.put(w[1], Address.newBuilder().setWorkload(Workload.newBuilder().setUid(w[1]).setName("w")
+            .addAddresses(com.google.protobuf.ByteString.copyFrom(new byte[] {1, 2, 3}))).build());
       } else if (w.length == 2 && w[0].equals("policy")) {
         policies.put(w[1], Authorization.newBuilder().setName(w[1]).build());
       } else if (!(w.length == 1 && w[0].isEmpty())) {
