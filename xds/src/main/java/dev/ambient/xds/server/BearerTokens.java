@@ -12,8 +12,9 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Accepts a call only with {@code authorization: Bearer <token>} where the token is one of the lines
- * of the tokens file (blank lines and {@code #} comments ignored). Stands in for istiod's
+ * Accepts a call only with {@code authorization: Bearer <token>} where the token is the first word
+ * of a line of the tokens file (the CA's format {@code <token> <spiffe-id> [node-proxy]}; blank lines
+ * and {@code #} comments ignored). Stands in for istiod's
  * TokenReview when there is no Kubernetes API.
  */
 final class BearerTokens implements ServerInterceptor {
@@ -27,7 +28,7 @@ final class BearerTokens implements ServerInterceptor {
   static BearerTokens load(Path file) {
     try {
       return new BearerTokens(Files.readAllLines(file).stream().map(String::strip)
-          .filter(l -> !l.isEmpty() && !l.startsWith("#")).collect(Collectors.toSet()));
+          .filter(l -> !l.isEmpty() && !l.startsWith("#")).map(l -> l.split("\\s+")[0]).collect(Collectors.toSet()));
     } catch (IOException e) {
       throw new ControlPlaneException(ControlPlaneException.Reason.TOKENS, "cannot read the tokens file " + file + ": " + e, e);
     }

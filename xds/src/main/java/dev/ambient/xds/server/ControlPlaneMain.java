@@ -69,7 +69,7 @@ public final class ControlPlaneMain implements Callable<Integer> {
     ControlPlane.Builder b = ControlPlane.builder()
         .configDir(config)
         .configSource(Integrations.configSource(config))
-        .ca(Integrations.ca(caDir, stateDir))
+        .ca(Integrations.ca(caDir, stateDir, tokens))
         .listen(parseListen(listen));
     if (tokens != null) {
       b.tokens(tokens);

@@ -177,7 +177,7 @@ class ControlPlaneTest {
   @Test
   void tokens_callWithoutAKnownBearerTokenIsRejected() throws Exception {
     Path tokens = state.resolve("tokens");
-    Files.write(tokens, List.of("# accepted", "s3cret"));
+    Files.write(tokens, List.of("# accepted", "s3cret spiffe://cluster.local/ns/istio-system/sa/ztunnel node-proxy"));
     start(ControlPlane.builder().tokens(tokens));
     connect(ControlPlane.ISTIOD_NAME);
     try (AdsTestClient anonymous = new AdsTestClient(channel)) {
