@@ -111,12 +111,50 @@ final class IpLiterals {
     }
   }
 
+  /** The canonical text form: dotted quad, or RFC 5952 IPv6 (what istiod and ztunnel print). */
   static String format(ByteString bytes) {
-    try {
-      return InetAddress.getByAddress(bytes.toByteArray()).getHostAddress();
-    } catch (java.net.UnknownHostException e) {
-      throw new IllegalArgumentException("bad address length " + bytes.size(), e);
+    byte[] b = bytes.toByteArray();
+    if (b.length == 4) {
+      return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
     }
+    if (b.length != 16) {
+      throw new IllegalArgumentException("bad address length " + b.length);
+    }
+    int[] groups = new int[8];
+    for (int i = 0; i < 8; i++) {
+      groups[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
+    }
+    int bestStart = -1;
+    int bestLen = 1; // a single zero group is not compressed
+    for (int i = 0; i < 8; ) {
+      if (groups[i] != 0) {
+        i++;
+        continue;
+      }
+      int j = i;
+      while (j < 8 && groups[j] == 0) {
+        j++;
+      }
+      if (j - i > bestLen) {
+        bestStart = i;
+        bestLen = j - i;
+      }
+      i = j;
+    }
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < 8; i++) {
+      if (i == bestStart) {
+        sb.append("::");
+        i += bestLen - 1;
+        continue;
+      }
+      if (!sb.isEmpty() && sb.charAt(sb.length() - 1) != ':') {
+        sb.append(':');
+      }
+      sb.append(Integer.toHexString(groups[i]));
+    }
+    return sb.toString();
   }
+
 
 }

@@ -35,8 +35,19 @@ final class Yaml {
 
   private Yaml() {}
 
-  /** One document of a file: its text with earlier lines blanked, and its first line (1-based). */
+  /** One document of a file: its text with earlier lines blanked, and its first line with content (1-based). */
   record Document(String text, int firstLine) {
+    static Document of(String text, int startLine) {
+      String[] lines = text.split("\n", -1);
+      for (int i = startLine - 1; i < lines.length; i++) {
+        String t = lines[i].strip();
+        if (!t.isEmpty() && !t.startsWith("#")) {
+          return new Document(text, i + 1);
+        }
+      }
+      return new Document(text, startLine);
+    }
+
     /** The document as a tree, or null when it is empty (only comments or whitespace). */
     @Nullable JsonNode tree() {
       try {
@@ -106,7 +117,7 @@ final class Yaml {
     for (int i = 0; i < lines.length; i++) {
       String line = lines[i];
       if (isSeparator(line)) {
-        docs.add(new Document(current.toString(), first));
+        docs.add(Document.of(current.toString(), first));
         current.setLength(0);
         // Keep anything after the marker (e.g. "--- {a: 1}") in place, so columns stay right.
         current.append("\n".repeat(i)).append("   ").append(line.substring(3)).append('\n');
@@ -115,7 +126,7 @@ final class Yaml {
         current.append(line).append('\n');
       }
     }
-    docs.add(new Document(current.toString(), first));
+    docs.add(Document.of(current.toString(), first));
     return docs;
   }
 
