@@ -4,15 +4,26 @@ import static java.util.Objects.requireNonNull;
 
 import java.nio.file.Path;
 
-/** A file the control plane could not use: where, and why. Line 0 means the whole file. */
-public record ConfigProblem(Path file, int line, String reason) {
+/**
+ * A file the control plane could not use (or, as a warning, used but cannot enforce as written):
+ * where, and why. Line and column are 1-based; 0 means unknown.
+ */
+public record ConfigProblem(Path file, int line, int column, String reason) {
   public ConfigProblem {
     requireNonNull(file, "file");
     requireNonNull(reason, "reason");
   }
 
+  public ConfigProblem(Path file, int line, String reason) {
+    this(file, line, 0, reason);
+  }
+
+  /** {@code file:line:column: reason}, the form editors jump to. */
   @Override
   public String toString() {
-    return line > 0 ? file + ":" + line + ": " + reason : file + ": " + reason;
+    if (line <= 0) {
+      return file + ": " + reason;
+    }
+    return file + ":" + line + (column > 0 ? ":" + column : "") + ": " + reason;
   }
 }

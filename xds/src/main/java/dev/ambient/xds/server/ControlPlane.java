@@ -68,6 +68,7 @@ public final class ControlPlane implements AutoCloseable {
   private final ScheduledExecutorService configThread =
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("config").factory());
   private volatile List<ConfigProblem> problems = List.of();
+  private Set<ConfigProblem> warnings = Set.of(); // config thread only
   private @Nullable DirectoryWatcher watcher;
   private @Nullable Server server;
 
@@ -146,6 +147,12 @@ public final class ControlPlane implements AutoCloseable {
         log.info("config error resolved: {}", p.file());
       }
     }
+    for (ConfigProblem w : loaded.warnings()) {
+      if (!warnings.contains(w)) {
+        log.warn("config warning: {}", w);
+      }
+    }
+    warnings = Set.copyOf(loaded.warnings());
     problems = loaded.problems();
     Map<String, Map<String, StoredResource>> byType = new LinkedHashMap<>();
     byType.put(Rpc.TYPE_ADDRESS, toStored(loaded.addresses(), loaded.aliases()));

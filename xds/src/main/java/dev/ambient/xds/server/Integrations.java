@@ -6,6 +6,9 @@ import dev.ambient.xds.ca.CallerAuthenticator;
 import dev.ambient.xds.ca.CertificateAuthority;
 import dev.ambient.xds.ca.ServingCertificate;
 import dev.ambient.xds.ca.StaticTokenAuthenticator;
+import dev.ambient.xds.config.ConfigDirectory;
+import dev.ambient.xds.config.ConfigError;
+import dev.ambient.xds.config.ConfigLoadResult;
 import io.grpc.ServerServiceDefinition;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -29,9 +32,18 @@ final class Integrations {
 
   private Integrations() {}
 
+  /** The directory loader of {@code dev.ambient.xds.config} (keeps each bad file's last good content). */
   static ConfigSource configSource(Path dir) {
-    throw new ControlPlaneException(ControlPlaneException.Reason.CONFIG_DIR,
-        "the config loader (dev.ambient.xds.config) is not in this build yet");
+    ConfigDirectory directory = ConfigDirectory.of(dir);
+    return () -> {
+      ConfigLoadResult r = directory.load();
+      return new LoadedConfig(r.snapshot().addresses(), r.snapshot().aliases(), r.snapshot().policies(),
+          problems(r.errors()), problems(r.warnings()));
+    };
+  }
+
+  private static List<ConfigProblem> problems(List<ConfigError> errors) {
+    return errors.stream().map(e -> new ConfigProblem(e.file(), e.line(), e.column(), e.reason())).toList();
   }
 
   /**
