@@ -139,7 +139,7 @@ public final class ControlPlane implements AutoCloseable {
     Set<ConfigProblem> before = new LinkedHashSet<>(problems);
     for (ConfigProblem p : loaded.problems()) {
       if (!before.contains(p)) {
-        log.error("config error: {} (the last good content of this file stays in force)", p);
+        log.error("config error: {} (any earlier good content of this file stays in force)", p);
       }
     }
     for (ConfigProblem p : before) {

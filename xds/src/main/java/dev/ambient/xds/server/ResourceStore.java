@@ -15,7 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Threading</h2>
  * There is one writer at a time ({@link #publish} is serialised by a lock); readers call {@link
  * #snapshot} and get an immutable {@link TypeSnapshot} through one volatile read. Listeners are told
- * during a publish, on the publishing thread, in the order of the types in the published map (push
+ * after a publish, on the publishing thread, in the order of the types in the published map (push
  * ordering: Address before Authorization); they must not block (a stream hands the work to its own
  * serial executor).
  */
@@ -71,14 +71,16 @@ public final class ResourceStore {
         snapshots = Map.copyOf(next);
       }
       after = version;
-      // Told under the lock so that every listener sees the snapshots in publish order.
-      for (TypeSnapshot s : changed) {
-        for (Listener l : listeners) {
-          l.onChange(s);
-        }
-      }
     } finally {
       writeLock.unlock();
+    }
+    // Told outside the lock. Listeners may see notifications of concurrent publishes out of order,
+    // so a listener must read the newest snapshot when it acts rather than trust the argument's age
+    // (DeltaStream does).
+    for (TypeSnapshot s : changed) {
+      for (Listener l : listeners) {
+        l.onChange(s);
+      }
     }
     return after;
   }
