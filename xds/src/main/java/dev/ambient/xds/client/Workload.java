@@ -97,7 +97,7 @@ public record Workload(
     return uid;
   }
 
-  /** The workload's SPIFFE identity. */
+  /** The workload's SPIFFE identity; throws {@link IllegalArgumentException} if the namespace is empty. */
   public SpiffeId identity() {
     return SpiffeId.of(trustDomain, namespace, serviceAccount);
   }

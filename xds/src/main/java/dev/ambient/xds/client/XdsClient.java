@@ -106,9 +106,9 @@ public final class XdsClient implements AutoCloseable {
       this.scheduler = XdsScheduler.of(ownedExecutor);
     }
     for (String t : TYPES) {
-      // In on-demand mode only Authorization gates readiness (spec §2.4).
-      types.put(t, new TypeState(t, !(onDemand && t.equals(Rpc.TYPE_ADDRESS))));
+      types.put(t, new TypeState(t));
     }
+    // In on-demand mode only Authorization gates readiness (spec §2.4).
     if (onDemand) {
       types.get(Rpc.TYPE_ADDRESS).synced.complete(null);
     }
@@ -446,7 +446,7 @@ public final class XdsClient implements AutoCloseable {
     final Map<String, List<String>> aliasesOf = new HashMap<>();
     final CompletableFuture<Void> synced = new CompletableFuture<>();
 
-    TypeState(String typeUrl, boolean gatesReadiness) {
+    TypeState(String typeUrl) {
       this.typeUrl = typeUrl;
     }
 

@@ -285,6 +285,40 @@ class CaServiceTest {
     }
   }
 
+  @Test
+  void secretManager_overRealCaClient_sharesOneCsrAcrossThreads() throws Exception {
+    AtomicReference<Integer> calls = new AtomicReference<>(0);
+    start(CaService.of(serviceCa(), headers -> {
+      calls.updateAndGet(n -> n + 1);
+      return TOKENS.authenticate(headers);
+    }));
+    var executor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try (CaClient client = server.client().tokenSource(new TokenSource.Literal("ztunnel-token"))
+        .sharedMode(true).build()) {
+      SecretManager manager = SecretManager.builder().fetcher(client).executor(executor).build();
+      List<java.util.concurrent.CompletableFuture<WorkloadCertificate>> futures = new java.util.ArrayList<>();
+      List<Thread> threads = new java.util.ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        Thread t = Thread.ofPlatform().start(() -> {
+          synchronized (futures) {
+            futures.add(manager.fetchCertificate(OTHER));
+          }
+        });
+        threads.add(t);
+      }
+      for (Thread t : threads) {
+        t.join();
+      }
+      List<WorkloadCertificate> certs = futures.stream().map(f -> f.orTimeout(20, TimeUnit.SECONDS).join()).toList();
+      assertThat(certs).hasSize(4).allSatisfy(c -> assertThat(c).isSameAs(certs.getFirst()));
+      assertThat(certs.getFirst().identity()).isEqualTo(OTHER);
+      assertThat(calls.get()).isEqualTo(1);
+      manager.close();
+    } finally {
+      executor.shutdownNow();
+    }
+  }
+
   private static IstioCertificateRequest request(String csr, long ttlSeconds, String impersonate) {
     IstioCertificateRequest.Builder b = IstioCertificateRequest.newBuilder().setCsr(csr).setValidityDuration(ttlSeconds);
     if (impersonate != null) {

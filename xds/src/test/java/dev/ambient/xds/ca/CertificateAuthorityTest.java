@@ -173,6 +173,18 @@ class CertificateAuthorityTest {
     assertThat(cert.trustBundle().roots()).as("every root of the bundle is trusted").containsExactly(ca.root(), ca2.root());
   }
 
+  @Test
+  void tokenSource_fromAuthToken_followsZtunnelRules() throws Exception {
+    Path missing = dir.resolve("no-such-token");
+    assertThat(TokenSource.fromAuthToken(null, missing)).isEqualTo(new TokenSource.None());
+    Path projected = Files.writeString(dir.resolve("istio-token"), "jwt-1\n");
+    assertThat(TokenSource.fromAuthToken(null, projected)).isEqualTo(new TokenSource.File(projected));
+    assertThat(TokenSource.fromAuthToken(projected.toString(), missing)).isEqualTo(new TokenSource.File(projected));
+    assertThat(TokenSource.fromAuthToken("literal-jwt", missing)).isEqualTo(new TokenSource.Literal("literal-jwt"));
+    assertThat(new TokenSource.File(projected).currentToken()).contains("jwt-1");
+    assertThat(new TokenSource.None().currentToken()).isEmpty();
+  }
+
   private static PKCS10CertificationRequest csr(SpiffeId id) {
     return Csr.parse(Csr.generate(id).pem());
   }
