@@ -222,6 +222,30 @@ class DeltaAdsServerTest {
   }
 
   @Test
+  void onDemand_unsubscribed_isNoLongerPushed_andResubscribeIsAnsweredAgain() throws Exception {
+    put(workload("c1//Pod/ns/a", "198.18.0.10", "1"), workload("c1//Pod/ns/b", "198.18.0.11", "1"));
+    try (AdsTestClient client = new AdsTestClient(channel)) {
+      client.onDemand(TYPE_ADDRESS);
+      client.nextAcked();
+      client.subscribe(TYPE_ADDRESS, "/198.18.0.10", "c1//Pod/ns/b");
+      assertThat(client.nextAcked().getResourcesList()).extracting(Resource::getName)
+          .containsExactlyInAnyOrder("c1//Pod/ns/a", "c1//Pod/ns/b");
+      client.unsubscribe(TYPE_ADDRESS, "/198.18.0.10");
+
+      // a changes (not pushed: unsubscribed), then b changes (pushed): the next response is b alone.
+      put(workload("c1//Pod/ns/a", "198.18.0.10", "2"));
+      put(workload("c1//Pod/ns/b", "198.18.0.11", "2"));
+      DeltaDiscoveryResponse push = client.nextAcked();
+      assertThat(push.getResourcesList()).extracting(Resource::getName).containsExactly("c1//Pod/ns/b");
+      assertThat(push.getRemovedResourcesList()).isEmpty();
+
+      // Asking again for something already sent is answered (the client asks because it lacks it).
+      client.subscribe(TYPE_ADDRESS, "c1//Pod/ns/b");
+      assertThat(client.nextAcked().getResourcesList()).extracting(Resource::getName).containsExactly("c1//Pod/ns/b");
+    }
+  }
+
+  @Test
   void onDemand_reconnect_claimedNamesAreSubscriptions() throws Exception {
     StoredResource svc = service("ns", "svc.ns.svc.cluster.local", "198.19.0.1");
     put(workload("c1//Pod/ns/a", "198.18.0.10", "1"), svc);
