@@ -231,6 +231,9 @@ class DeltaAdsServerTest {
       assertThat(client.nextAcked().getResourcesList()).extracting(Resource::getName)
           .containsExactlyInAnyOrder("c1//Pod/ns/a", "c1//Pod/ns/b");
       client.unsubscribe(TYPE_ADDRESS, "/198.18.0.10");
+      // Requests are handled in order: once this one is answered, the unsubscribe has been applied.
+      client.subscribe(TYPE_ADDRESS, "/198.18.0.250");
+      assertThat(client.nextAcked().getRemovedResourcesList()).containsExactly("/198.18.0.250");
 
       // a changes (not pushed: unsubscribed), then b changes (pushed): the next response is b alone.
       put(workload("c1//Pod/ns/a", "198.18.0.10", "2"));
