@@ -238,10 +238,10 @@ final class AuthorizationPolicyTranslator {
   static List<Integer> ports(@Nullable List<String> values) {
     List<Integer> out = new ArrayList<>();
     for (String v : orEmpty(values)) {
-      if (!v.isEmpty() && v.length() <= 10 && v.chars().allMatch(c -> c >= '0' && c <= '9')) {
-        long p = Long.parseLong(v);
-        if (p <= 65535) {
-          out.add((int) p);
+      if (!v.isEmpty() && v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        String digits = v.replaceFirst("^0+(?=.)", ""); // Go's ParseUint takes leading zeros
+        if (digits.length() <= 5 && Integer.parseInt(digits) <= 65535) {
+          out.add(Integer.parseInt(digits));
         }
       }
     }

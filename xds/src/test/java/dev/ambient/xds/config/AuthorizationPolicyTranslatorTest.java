@@ -82,8 +82,8 @@ class AuthorizationPolicyTranslatorTest {
             "rules { clauses { matches { namespaces { exact: 'a' } } } }"),
         // to
         row("toPorts_becomeDestinationPortsDroppingBadOnes", "ALLOW",
-            "- to: [{operation: {ports: ['80', '70000', 'http', '-1']}}]",
-            "rules { clauses { matches { destination_ports: 80 } } }"),
+            "- to: [{operation: {ports: ['80', '70000', 'http', '-1', '+1', '', '000000000000443', '99999999999999']}}]",
+            "rules { clauses { matches { destination_ports: 80 destination_ports: 443 } } }"),
         row("toNotPorts_becomeNotDestinationPorts", "ALLOW", "- to: [{operation: {notPorts: ['9999']}}]",
             "rules { clauses { matches { not_destination_ports: 9999 } } }"),
         row("toMethodsInAllow_dropsTheRule", "ALLOW", "- to: [{operation: {methods: [GET], ports: ['80']}}]", ""),

@@ -55,6 +55,25 @@ class MutatedYamlTest {
     assertThat(rejected).as("mutations that were rejected").isPositive().isLessThan(run);
   }
 
+  @Test
+  void pathologicalYaml_isAConfigError() {
+    List<String> inputs = List.of(
+        "workloads: " + "[".repeat(20_000),
+        "workloads: " + "[".repeat(5_000) + "]".repeat(5_000),
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            + "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+        "\u0000", "workloads: [{uid: \"\\uD800\"}]", "--- !!binary x", "%YAML 9.9\n---\na: 1");
+    for (String input : inputs) {
+      try {
+        ConfigDocument.parseAll(input);
+      } catch (ConfigException e) {
+        assertThat(e.reason()).isNotBlank();
+      } catch (RuntimeException | StackOverflowError e) {
+        fail("threw " + e + " for input starting " + input.substring(0, Math.min(80, input.length())), e);
+      }
+    }
+  }
+
   static String mutate(String text, Random random) {
     StringBuilder sb = new StringBuilder(text);
     int edits = 1 + random.nextInt(4);

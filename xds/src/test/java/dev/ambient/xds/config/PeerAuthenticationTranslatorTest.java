@@ -185,4 +185,46 @@ class PeerAuthenticationTranslatorTest {
     assertThat(t.policies()).containsOnlyKeys(STATIC);
     assertThat(t.workloadPolicies()).containsOnlyKeys("uid-a", "uid-b");
   }
+
+  @Test
+  void peerAuthentication_strictWithPermissivePortUnderStrictNamespace_appendsTheMergedRuleAsIstiodDoes() {
+    Translation t = translate(pa("ns", "n", "{mtls: {mode: STRICT}}")
+        + pa("ns", "w", "{selector: {matchLabels: {app: a}}, mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: PERMISSIVE}}}"));
+
+    assertThat(t.policies().get("ns/converted_peer_authentication_w").getRulesList()).containsExactly(
+        proto(dev.ambient.xds.api.security.Rule.newBuilder(), """
+            clauses { matches { not_principals { presence {} } } }
+            clauses { matches { not_destination_ports: 8080 } }
+            clauses { matches { not_principals { presence {} } } }"""));
+  }
+
+  @Test
+  void peerAuthentication_unsetUnderStrictMesh_putsPortExceptionsFirstThenTheMergedStrictRule() {
+    Translation t = translate(pa(ROOT, "m", "{mtls: {mode: STRICT}}")
+        + pa("ns", "w", "{selector: {matchLabels: {app: a}}, portLevelMtls: {8080: {mode: PERMISSIVE}, 443: {mode: STRICT}}}"));
+
+    assertThat(t.policies().get("ns/converted_peer_authentication_w").getRulesList()).containsExactly(
+        proto(dev.ambient.xds.api.security.Rule.newBuilder(), """
+            clauses { matches { not_destination_ports: 8080 } }
+            clauses { matches { not_principals { presence {} } } }"""));
+    assertThat(t.workloadPolicies().get("uid-a")).containsExactly("ns/converted_peer_authentication_w");
+  }
+
+  @Test
+  void peerAuthentication_unsetWithDisablePortUnderStrictNamespace_keepsStaticStrictAsIstiodDoes() {
+    Translation t = translate(pa("ns", "n", "{mtls: {mode: STRICT}}")
+        + pa("ns", "w", "{selector: {matchLabels: {app: a}}, portLevelMtls: {8080: {mode: DISABLE}}}"));
+
+    assertThat(t.policies()).containsKey("ns/converted_peer_authentication_w");
+    assertThat(t.workloadPolicies().get("uid-a")).containsExactly(STATIC);
+  }
+
+  @Test
+  void peerAuthentication_permissiveWithStrictPortUnderStrictMesh_listsAnUnpublishedPolicyAsIstiodDoes() {
+    Translation t = translate(pa(ROOT, "m", "{mtls: {mode: STRICT}}")
+        + pa("ns", "w", "{selector: {matchLabels: {app: a}}, mtls: {mode: PERMISSIVE}, portLevelMtls: {80: {mode: STRICT}}}"));
+
+    assertThat(t.policies()).doesNotContainKey("ns/converted_peer_authentication_w");
+    assertThat(t.workloadPolicies().get("uid-a")).containsExactly("ns/converted_peer_authentication_w");
+  }
 }
