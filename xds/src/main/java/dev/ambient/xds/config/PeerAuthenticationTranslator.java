@@ -76,10 +76,12 @@ final class PeerAuthenticationTranslator {
    * istiod's {@code convertPeerAuthentication}: the DENY policy for a selector PeerAuthentication with port-level
    * mTLS, or null when it needs none. {@code ns} and {@code root} are the namespace- and mesh-level policies.
    *
-   * <p>Ported rule for rule, including two istiod quirks: with a STRICT parent the merged
-   * {@code not_principals} rule is appended even when the policy itself is STRICT (a repeated, harmless rule);
-   * and a STRICT port is skipped whenever the mesh is STRICT and the namespace has no mode, whatever the policy's
-   * own mode (Go operator precedence), so the workload may then list a policy that is never published.
+   * <p>Ported rule for rule, including one harmless istiod quirk: with a STRICT parent the merged
+   * {@code not_principals} rule is appended even when the policy itself is STRICT (a repeated rule). We
+   * deliberately do not copy a second one: istiod skips a STRICT port whenever the mesh is STRICT and the
+   * namespace has no mode, even when the policy itself is PERMISSIVE (operator precedence), so the workload
+   * lists a policy that is never published and plaintext reaches a port declared STRICT. Here a STRICT port
+   * is skipped only when the policy's own effective mode is already STRICT (spec istio-ambient §4.6).
    */
   static @Nullable Authorization convert(PeerAuthentication pa, @Nullable PeerAuthentication ns,
       @Nullable PeerAuthentication root, String rootNamespace) {
@@ -101,8 +103,8 @@ final class PeerAuthenticationTranslator {
       int port = e.getKey();
       MtlsMode portMode = e.getValue().effective();
       if (portMode == MtlsMode.STRICT) {
-        boolean parentEnforces = mode == MtlsMode.STRICT || (mode == MtlsMode.UNSET && nsStrict)
-            || (nsUnset && rootStrict);
+        boolean parentEnforces = mode == MtlsMode.STRICT
+            || (mode == MtlsMode.UNSET && (nsStrict || (nsUnset && rootStrict)));
         if (!parentEnforces) {
           groups.add(Rule.newBuilder().addClauses(clause(noIdentity().addDestinationPorts(port))).build());
         }

@@ -220,11 +220,14 @@ class PeerAuthenticationTranslatorTest {
   }
 
   @Test
-  void peerAuthentication_permissiveWithStrictPortUnderStrictMesh_listsAnUnpublishedPolicyAsIstiodDoes() {
+  void peerAuthentication_permissiveWithStrictPortUnderStrictMesh_stillDeniesPlaintextOnThatPort() {
+    // istiod (operator precedence) would list a converted policy it never publishes; we publish it.
     Translation t = translate(pa(ROOT, "m", "{mtls: {mode: STRICT}}")
         + pa("ns", "w", "{selector: {matchLabels: {app: a}}, mtls: {mode: PERMISSIVE}, portLevelMtls: {80: {mode: STRICT}}}"));
 
-    assertThat(t.policies()).doesNotContainKey("ns/converted_peer_authentication_w");
+    assertThat(t.policies().get("ns/converted_peer_authentication_w")).isEqualTo(proto(Authorization.newBuilder(), """
+        name: 'converted_peer_authentication_w' namespace: 'ns' scope: WORKLOAD_SELECTOR action: DENY
+        rules { clauses { matches { not_principals { presence {} } destination_ports: 80 } } }"""));
     assertThat(t.workloadPolicies().get("uid-a")).containsExactly("ns/converted_peer_authentication_w");
   }
 }
