@@ -1,5 +1,7 @@
 package dev.ambient.hbone;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
@@ -76,6 +78,22 @@ abstract class HandoffHandler extends ChannelInboundHandlerAdapter {
     if (!open) {
       ctx.fireChannelReadComplete();
     }
+  }
+
+  /**
+   * Adds {@code handler} at the end of {@code stream}'s pipeline, replays whatever a
+   * {@link HandoffHandler} held to it and asks for more. Must run on the stream's event loop.
+   *
+   * @return whether a {@link HandoffHandler} was found (and handed off)
+   */
+  static boolean attach(Channel stream, String name, ChannelHandler handler) {
+    stream.pipeline().addLast(name, handler);
+    HandoffHandler handoff = stream.pipeline().get(HandoffHandler.class);
+    if (handoff != null) {
+      handoff.handOff(java.util.Objects.requireNonNull(stream.pipeline().context(handoff)));
+    }
+    stream.read();
+    return handoff != null;
   }
 
   /** Replays what was held to the handlers after this one, then removes this handler. */

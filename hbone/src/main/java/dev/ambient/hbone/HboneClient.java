@@ -12,6 +12,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
@@ -20,6 +24,8 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -56,6 +62,8 @@ public final class HboneClient implements AutoCloseable {
   private final boolean ownsGroup;
   private final PoolConfig config;
   private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
+  /** Every open stream: closed explicitly on {@link #close()}, which also releases DATA nobody read. */
+  private final ChannelGroup streams = new DefaultChannelGroup("hbone-client-streams", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
 
   private HboneClient(Transport transport, EventLoopGroup group, boolean ownsGroup, PoolConfig config) {
@@ -71,6 +79,10 @@ public final class HboneClient implements AutoCloseable {
 
   PoolConfig config() {
     return config;
+  }
+
+  void track(io.netty.channel.Channel stream) {
+    streams.add(stream);
   }
 
   /**
@@ -159,8 +171,17 @@ public final class HboneClient implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    pools.values().forEach(KeyPool::shutdown);
+    // A stream nobody reads keeps its DATA queued even after its connection is gone (AUTO_READ
+    // off); closing it releases that.
+    streams.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    List<ChannelFuture> closing = new ArrayList<>();
+    pools.values().forEach(p -> closing.addAll(p.shutdown()));
     pools.clear();
+    // Wait for the connections (and so their streams, which are closed on the same loops) to be
+    // closed, so that buffers they hold are released before any loop stops.
+    for (ChannelFuture f : closing) {
+      f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
     if (ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
@@ -202,11 +223,12 @@ public final class HboneClient implements AutoCloseable {
         return;
       }
       Channel ch = ctx.channel();
-      ctx.pipeline().replace(this, "h2", Http2Codecs.client(h2));
+      Http2FrameCodec codec = Http2Codecs.client(h2);
+      ctx.pipeline().replace(this, "h2", codec);
       ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(h2.keepaliveInterval(), h2.keepaliveTimeout()));
       ch.pipeline().addLast("h2-state", new ConnectionStateHandler(conn, result, dst));
       ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-      Http2Codecs.raiseConnectionWindow(ch, h2);
+      Http2Codecs.raiseConnectionWindow(ch, codec, h2);
     }
   }
 
@@ -252,6 +274,19 @@ public final class HboneClient implements AutoCloseable {
     }
 
     @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // In TLS 1.3 the server checks our certificate after our side of the handshake is done: its
+      // refusal arrives as an alert here, before any SETTINGS.
+      if (!ready.isDone() && hasSslCause(cause)) {
+        log.info("HBONE connection to {} refused by the server: {}", dst, HboneServer.rootMessage(cause));
+        ready.completeExceptionally(HboneException.tlsFailure(dst, cause));
+        ctx.close();
+        return;
+      }
+      ctx.fireExceptionCaught(cause);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       if (settingsTimeout != null) {
         settingsTimeout.cancel(false);
@@ -259,6 +294,15 @@ public final class HboneClient implements AutoCloseable {
       ready.completeExceptionally(HboneException.connectionLost(dst, "closed before SETTINGS", null));
       ctx.fireChannelInactive();
     }
+  }
+
+  private static boolean hasSslCause(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public static final class Builder {

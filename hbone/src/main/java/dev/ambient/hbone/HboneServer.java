@@ -61,12 +61,15 @@ public final class HboneServer implements AutoCloseable {
 
   private final Channel serverChannel;
   private final ChannelGroup connections;
+  private final ChannelGroup streams;
   private final EventLoopGroup group;
   private final boolean ownsGroup;
 
-  private HboneServer(Channel serverChannel, ChannelGroup connections, EventLoopGroup group, boolean ownsGroup) {
+  private HboneServer(Channel serverChannel, ChannelGroup connections, ChannelGroup streams, EventLoopGroup group,
+      boolean ownsGroup) {
     this.serverChannel = serverChannel;
     this.connections = connections;
+    this.streams = streams;
     this.group = group;
     this.ownsGroup = ownsGroup;
   }
@@ -103,6 +106,10 @@ public final class HboneServer implements AutoCloseable {
         ch.close();
       }, deadline.toMillis() + 100, TimeUnit.MILLISECONDS);
     }
+    // Streams still open at the deadline are closed too: one nobody reads would otherwise keep its
+    // queued DATA after the connection is gone.
+    CompletableFuture.runAsync(() -> streams.close(),
+        CompletableFuture.delayedExecutor(deadline.toMillis() + 100, TimeUnit.MILLISECONDS));
     CompletableFuture<Void> all = CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
     return all.whenComplete((v, t) -> {
       if (ownsGroup) {
@@ -172,6 +179,7 @@ public final class HboneServer implements AutoCloseable {
       boolean owns = group == null;
       EventLoopGroup g = owns ? transport.newEventLoopGroup(0, "hbone-server") : group;
       ChannelGroup connections = new DefaultChannelGroup("hbone-connections", GlobalEventExecutor.INSTANCE);
+      ChannelGroup streams = new DefaultChannelGroup("hbone-streams", GlobalEventExecutor.INSTANCE);
       Http2Config h2 = http2;
       ServerBootstrap b = new ServerBootstrap()
           .group(g)
@@ -184,13 +192,13 @@ public final class HboneServer implements AutoCloseable {
             protected void initChannel(Channel ch) {
               connections.add(ch);
               SslHandler ssl = tlsSource.get().newServerHandler(ch.alloc());
-              ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(app, h2, ssl));
+              ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(app, h2, ssl, streams));
             }
           });
       try {
         ChannelFuture bound = b.bind(bind).syncUninterruptibly();
         log.info("HBONE server listening on {} ({})", bound.channel().localAddress(), transport.label());
-        return new HboneServer(bound.channel(), connections, g, owns);
+        return new HboneServer(bound.channel(), connections, streams, g, owns);
       } catch (RuntimeException e) {
         if (owns) {
           g.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -205,11 +213,13 @@ public final class HboneServer implements AutoCloseable {
     private final HboneHandler app;
     private final Http2Config http2;
     private final SslHandler ssl;
+    private final ChannelGroup streams;
 
-    HandshakeHandler(HboneHandler app, Http2Config http2, SslHandler ssl) {
+    HandshakeHandler(HboneHandler app, Http2Config http2, SslHandler ssl, ChannelGroup streams) {
       this.app = app;
       this.http2 = http2;
       this.ssl = ssl;
+      this.streams = streams;
     }
 
     @Override
@@ -238,30 +248,35 @@ public final class HboneServer implements AutoCloseable {
       InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
       InetSocketAddress local = (InetSocketAddress) ch.localAddress();
       SpiffeId id = peer.get();
-      ctx.pipeline().replace(this, "h2", Http2Codecs.server(http2));
+      Http2FrameCodec codec = Http2Codecs.server(http2);
+      ctx.pipeline().replace(this, "h2", codec);
       ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(http2.keepaliveInterval(), http2.keepaliveTimeout()));
       ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
         @Override
         protected void initChannel(Http2StreamChannel stream) {
           stream.config().setAutoRead(false);
+          streams.add(stream);
           stream.pipeline().addLast("hbone-connect", new ServerStreamHandler(app, id, remote, local));
         }
       }));
-      Http2Codecs.raiseConnectionWindow(ch, http2);
+      Http2Codecs.raiseConnectionWindow(ch, codec, http2);
       log.debug("HBONE connection from {} as {}", remote, id);
     }
   }
 
+  /** The messages along a cause chain, joined (for one log line that says why). */
   static String rootMessage(@Nullable Throwable t) {
     if (t == null) {
       return "unknown";
     }
-    Throwable root = t;
-    StringBuilder sb = new StringBuilder(String.valueOf(t.getMessage()));
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-      if (root.getMessage() != null && !sb.toString().contains(root.getMessage())) {
-        sb.append(": ").append(root.getMessage());
+    StringBuilder sb = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      String m = c.getMessage();
+      if (m != null && sb.indexOf(m) < 0) {
+        sb.append(sb.isEmpty() ? "" : ": ").append(m);
+      }
+      if (c.getCause() == null && sb.isEmpty()) {
+        sb.append(c.getClass().getSimpleName());
       }
     }
     return sb.toString();

@@ -2,7 +2,7 @@ package dev.ambient.hbone;
 
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -36,9 +36,15 @@ final class Http2Codecs {
         .maxHeaderListSize(c.maxHeaderListSize());
   }
 
-  /** Raises the connection-level receive window from the RFC default to the configured size. */
-  static void raiseConnectionWindow(Channel ch, Http2Config c) {
-    int delta = c.connectionWindow() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+  /**
+   * Raises the connection-level receive window to the configured size. The codec may already have
+   * grown it (Netty adds the stream-window increase of the initial SETTINGS to it), so only the
+   * difference is sent. Runs on the channel's event loop, right after the codec was added.
+   */
+  static void raiseConnectionWindow(Channel ch, Http2FrameCodec codec, Http2Config c) {
+    Http2Connection connection = codec.connection();
+    int current = connection.local().flowController().initialWindowSize(connection.connectionStream());
+    int delta = c.connectionWindow() - current;
     if (delta > 0) {
       ch.writeAndFlush(new DefaultHttp2WindowUpdateFrame(delta));
     }

@@ -127,8 +127,8 @@ final class KeyPool {
     return connections.size();
   }
 
-  /** Closes every connection and fails the waiters (client shutdown). */
-  void shutdown() {
+  /** Closes every connection and fails the waiters (client shutdown); returns the close futures. */
+  List<io.netty.channel.ChannelFuture> shutdown() {
     List<CompletableFuture<PooledConnection>> failed;
     List<PooledConnection> conns;
     synchronized (this) {
@@ -139,7 +139,7 @@ final class KeyPool {
       connections.clear();
     }
     failed.forEach(w -> w.completeExceptionally(HboneException.closed("HBONE client")));
-    conns.forEach(c -> c.channel.close());
+    return conns.stream().map(c -> c.channel.close()).toList();
   }
 
   // Guarded by this.
@@ -180,6 +180,10 @@ final class KeyPool {
       retired = true;
       client.retire(key, this);
     }
+  }
+
+  HboneClient client() {
+    return client;
   }
 
   PoolKey key() {

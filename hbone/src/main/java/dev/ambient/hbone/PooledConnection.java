@@ -63,6 +63,7 @@ final class PooledConnection {
         return;
       }
       Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+      pool.client().track(stream);
       stream.closeFuture().addListener(c -> pool.release(this));
       Http2Headers h = new DefaultHttp2Headers().method("CONNECT").authority(request.authority().toString());
       for (Map.Entry<String, String> e : request.headers().entrySet()) {

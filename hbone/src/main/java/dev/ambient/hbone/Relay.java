@@ -72,6 +72,9 @@ public final class Relay {
   // Single writer each: fromTcp on the TCP loop, toTcp on the stream loop.
   private volatile long fromTcp;
   private volatile long toTcp;
+  // Written and read on the TCP loop only.
+  private boolean tcpInputShutdown;
+  private final Runnable readTcpTask = this::readTcpOnLoop;
 
   private Relay(Channel tcp, Channel stream) {
     this.tcp = tcp;
@@ -101,14 +104,10 @@ public final class Relay {
     tcp.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     runOn(tcp, () -> tcp.pipeline().addLast(TCP_HANDLER, relay.new TcpSide()));
     runOn(stream, () -> {
-      stream.pipeline().addLast(STREAM_HANDLER, relay.new StreamSide());
-      HandoffHandler handoff = stream.pipeline().get(HandoffHandler.class);
-      if (handoff != null) {
-        handoff.handOff(requireNonNull(stream.pipeline().context(handoff)));
-      } else if (!stream.isActive()) {
+      boolean handedOff = HandoffHandler.attach(stream, STREAM_HANDLER, relay.new StreamSide());
+      if (!handedOff && !stream.isActive()) {
         relay.streamLost();
       }
-      stream.read();
     });
     return relay;
   }
@@ -130,6 +129,10 @@ public final class Relay {
 
   private void complete() {
     Outcome o = outcome.get();
+    if (log.isDebugEnabled()) {
+      log.debug("relay {} <-> {} ended {}: {} bytes from TCP, {} bytes to TCP{}", tcp, stream, o == null ? Outcome.CLEAN : o,
+          fromTcp, toTcp, cause == null ? "" : " (" + cause + ")");
+    }
     completion.complete(new RelayResult(fromTcp, toTcp, o == null ? Outcome.CLEAN : o, cause));
   }
 
@@ -187,6 +190,26 @@ public final class Relay {
     });
   }
 
+  /**
+   * Asks the TCP side for more data, unless its input is already shut down. Never read after FIN:
+   * epoll in Netty 4.2 drops the descriptor's interest set then, and a later {@code read()} fails
+   * with {@code epoll_ctl(..) ENOENT}, which would look like a reset and lose the other
+   * direction's tail. The check must run on the TCP loop, where the FIN is seen.
+   */
+  private void readTcp() {
+    if (tcp.eventLoop().inEventLoop()) {
+      readTcpOnLoop();
+    } else {
+      tcp.eventLoop().execute(readTcpTask);
+    }
+  }
+
+  private void readTcpOnLoop() {
+    if (!tcpInputShutdown && tcp.isActive()) {
+      tcp.read();
+    }
+  }
+
   private static void runOn(Channel ch, Runnable task) {
     if (ch.eventLoop().inEventLoop()) {
       task.run();
@@ -230,7 +253,7 @@ public final class Relay {
     public void channelReadComplete(ChannelHandlerContext ctx) {
       stream.flush();
       if (stream.isWritable()) {
-        ctx.read();
+        readTcpOnLoop();
       }
     }
 
@@ -245,6 +268,7 @@ public final class Relay {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof ChannelInputShutdownEvent) {
+        tcpInputShutdown = true;
         // TCP FIN: end our half of the stream; keep relaying the other direction.
         stream.writeAndFlush(new DefaultHttp2DataFrame(true), stream.voidPromise());
         markDone(TCP_INPUT_DONE);
@@ -312,7 +336,7 @@ public final class Relay {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       if (ctx.channel().isWritable()) {
-        tcp.read();
+        readTcp();
       }
       ctx.fireChannelWritabilityChanged();
     }

@@ -287,18 +287,12 @@ public final class HboneTls {
     return WorkloadCertificate.firstSpiffeId(leaf);
   }
 
-  /** Refusals by our trust managers are logged there; this covers what BoringSSL refuses itself (e.g. no client certificate). */
+  /**
+   * Debug detail only: the owner of the channel (HboneServer, HboneClient) logs the refusal once,
+   * with the peer address and the reason from the cause chain.
+   */
   private static void logFailure(String peerRole, @Nullable Throwable cause) {
-    for (Throwable c = cause; c != null; c = c.getCause()) {
-      if (c instanceof PeerVerificationException) {
-        return;
-      }
-    }
-    if (peerRole.equals("client")) {
-      log.info("HBONE TLS handshake with client failed: {}", String.valueOf(cause));
-    } else {
-      log.debug("HBONE TLS handshake with server failed: {}", String.valueOf(cause));
-    }
+    log.debug("HBONE TLS handshake with {} failed: {}", peerRole, String.valueOf(cause));
   }
 
   private void enforceNegotiated(SslHandler handler, Channel channel, String peerRole) {

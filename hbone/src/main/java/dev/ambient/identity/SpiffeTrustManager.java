@@ -1,6 +1,9 @@
 package dev.ambient.identity;
 
 import dev.ambient.identity.PeerVerificationException.Reason;
+import io.netty.handler.ssl.OpenSslCertificateException;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.internal.tcnative.CertificateVerifier;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertPathValidator;
@@ -67,7 +70,11 @@ final class SpiffeTrustManager extends X509ExtendedTrustManager {
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    verifyClient(chain);
+    try {
+      verifyClient(chain);
+    } catch (PeerVerificationException e) {
+      throw forEngine(engine, e);
+    }
   }
 
   @Override
@@ -84,7 +91,34 @@ final class SpiffeTrustManager extends X509ExtendedTrustManager {
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    verifyServer(chain, expectedIdentities.apply(engine));
+    try {
+      verifyServer(chain, expectedIdentities.apply(engine));
+    } catch (PeerVerificationException e) {
+      throw forEngine(engine, e);
+    }
+  }
+
+  /**
+   * BoringSSL turns a plain {@link CertificateException} from a Java verifier into an
+   * {@code internal_error} alert, which tells the peer nothing. An
+   * {@link OpenSslCertificateException} carries an X.509 error code instead, from which BoringSSL
+   * picks the matching alert (certificate_expired, unknown_ca, bad_certificate, ...). The
+   * {@link PeerVerificationException} stays the cause, so local callers still see the reason.
+   */
+  private static CertificateException forEngine(SSLEngine engine, PeerVerificationException e) {
+    if (!(engine instanceof ReferenceCountedOpenSslEngine)) {
+      return e; // the JDK provider maps exceptions to alerts itself
+    }
+    int code = switch (e.reason()) {
+      case EXPIRED -> CertificateVerifier.X509_V_ERR_CERT_HAS_EXPIRED;
+      case NOT_YET_VALID -> CertificateVerifier.X509_V_ERR_CERT_NOT_YET_VALID;
+      case UNTRUSTED_CHAIN -> CertificateVerifier.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+      case MISSING_EKU -> CertificateVerifier.X509_V_ERR_INVALID_PURPOSE;
+      case NO_CERTIFICATE, NO_SPIFFE_SAN, WRONG_TRUST_DOMAIN, SAN_MISMATCH -> CertificateVerifier.X509_V_ERR_CERT_REJECTED;
+    };
+    OpenSslCertificateException wrapped = new OpenSslCertificateException(e.getMessage(), code);
+    wrapped.initCause(e);
+    return wrapped;
   }
 
   @Override
@@ -186,7 +220,7 @@ final class SpiffeTrustManager extends X509ExtendedTrustManager {
   }
 
   private PeerVerificationException refuse(PeerVerificationException e) {
-    log.info("refusing HBONE {} certificate: {}", role == Role.SERVER ? "client" : "server", e.getMessage());
+    log.debug("refusing HBONE {} certificate: {}", role == Role.SERVER ? "client" : "server", e.getMessage());
     return e;
   }
 

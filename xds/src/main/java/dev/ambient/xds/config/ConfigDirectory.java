@@ -1,0 +1,124 @@
+package dev.ambient.xds.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Loads a directory of YAML config files into a {@link ConfigSnapshot}. A pure loader: it does not watch; call
+ * {@link #load()} again when something changed.
+ *
+ * <h2>Files</h2>
+ * Every {@code *.yaml} and {@code *.yml} file under the directory, recursively, in path order. Names starting with
+ * {@code .} are skipped (editor swap files, and the {@code ..data} links of a mounted ConfigMap, which would
+ * otherwise be read twice). Each file holds {@code ---}-separated documents; a document is either ztunnel local
+ * config ({@link LocalConfigParser}) or an Istio {@code AuthorizationPolicy} / {@code PeerAuthentication}
+ * ({@code security.istio.io/v1} or {@code v1beta1}), which is translated as istiod does.
+ *
+ * <h2>Errors</h2>
+ * A file with any bad document contributes its <em>last good content</em> (from an earlier {@code load()} of this
+ * object), or nothing if it never loaded; the error names the file, line, column and reason. A resource name
+ * defined in two places is an error naming both; the first in path order is kept.
+ *
+ * <h2>Threading</h2>
+ * {@code load()} is synchronized: the per-file cache is the only state, and loads are meant to come from one
+ * watcher thread anyway.
+ */
+public final class ConfigDirectory {
+  private final Path directory;
+  private final String rootNamespace;
+  /** Last good documents per file. */
+  private final Map<Path, List<ConfigDocument>> lastGood = new HashMap<>();
+
+  private ConfigDirectory(Path directory, String rootNamespace) {
+    this.directory = requireNonNull(directory, "directory");
+    this.rootNamespace = requireNonNull(rootNamespace, "rootNamespace");
+  }
+
+  /** A loader for {@code directory} with Istio's default root namespace, {@code istio-system}. */
+  public static ConfigDirectory of(Path directory) {
+    return of(directory, IstioTranslator.DEFAULT_ROOT_NAMESPACE);
+  }
+
+  /** A loader for {@code directory}; policies in {@code rootNamespace} are mesh-wide. */
+  public static ConfigDirectory of(Path directory, String rootNamespace) {
+    if (rootNamespace.isEmpty()) {
+      throw new IllegalArgumentException("rootNamespace must not be empty");
+    }
+    return new ConfigDirectory(directory, rootNamespace);
+  }
+
+  public Path directory() {
+    return directory;
+  }
+
+  /** Reads every file again and assembles a snapshot; never throws for bad content. */
+  public synchronized ConfigLoadResult load() {
+    List<ConfigError> errors = new ArrayList<>();
+    List<Path> files;
+    try {
+      files = listFiles();
+    } catch (IOException | RuntimeException e) {
+      // keep serving what we had: a directory that cannot be listed right now is not an empty config
+      errors.add(new ConfigError(directory, 0, 0, "cannot list the directory: " + e));
+      files = lastGood.keySet().stream().sorted().toList();
+      return SnapshotAssembler.assemble(documents(files, false, errors), rootNamespace, errors);
+    }
+    lastGood.keySet().retainAll(files);
+    return SnapshotAssembler.assemble(documents(files, true, errors), rootNamespace, errors);
+  }
+
+  private Map<Path, List<ConfigDocument>> documents(List<Path> files, boolean read, List<ConfigError> errors) {
+    Map<Path, List<ConfigDocument>> out = new LinkedHashMap<>();
+    for (Path file : files) {
+      if (read) {
+        try {
+          lastGood.put(file, ConfigDocument.parseAll(Files.readString(file)));
+        } catch (ConfigException e) {
+          errors.add(e.in(file));
+        } catch (CharacterCodingException e) {
+          errors.add(new ConfigError(file, 0, 0, "not UTF-8 text"));
+        } catch (IOException e) {
+          errors.add(new ConfigError(file, 0, 0, "cannot read: " + e));
+        }
+      }
+      List<ConfigDocument> docs = lastGood.get(file);
+      if (docs != null) {
+        out.put(file, docs);
+      }
+    }
+    return out;
+  }
+
+  private List<Path> listFiles() throws IOException {
+    try (Stream<Path> walk = Files.walk(directory)) {
+      return walk.filter(p -> !directory.relativize(p).toString().isEmpty())
+          .filter(p -> !hidden(directory.relativize(p)))
+          .filter(p -> {
+            String name = p.getFileName().toString();
+            return name.endsWith(".yaml") || name.endsWith(".yml");
+          })
+          .filter(Files::isRegularFile)
+          .sorted()
+          .toList();
+    }
+  }
+
+  private static boolean hidden(Path relative) {
+    for (Path part : relative) {
+      if (part.toString().startsWith(".")) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

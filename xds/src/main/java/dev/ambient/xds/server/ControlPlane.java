@@ -1,0 +1,292 @@
+package dev.ambient.xds.server;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import dev.ambient.xds.api.Rpc;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.TlsServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The standalone control plane: loads a config directory into a {@link ResourceStore}, watches it,
+ * and serves delta ADS and the CA service on one TLS port.
+ *
+ * <h2>Lifecycle</h2>
+ * {@link #start()} loads the directory (problems are logged, the rest is served), obtains a serving
+ * certificate naming the listen address and {@code istiod.istio-system.svc}, binds, and starts
+ * watching. {@link #close()} stops watching, ends the streams (clients reconnect), then stops the
+ * server, forcing it after a grace period.
+ *
+ * <h2>Threading</h2>
+ * All loading happens on one "config" thread: the initial load in {@code start()} and every reload
+ * after a change. Publishing to the store is the only hand-over to the ADS streams.
+ */
+public final class ControlPlane implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
+  /** Default listen address: loopback only, istiod's port. */
+  public static final InetSocketAddress DEFAULT_LISTEN = new InetSocketAddress(InetAddress.getLoopbackAddress(), 15012);
+  /** The name clients verify (istiod's service name, as ztunnel expects). */
+  public static final String ISTIOD_NAME = "istiod.istio-system.svc";
+  /** Quiet time after the last file event before reloading; a burst is pushed at most MAX after it began. */
+  static final Duration DEBOUNCE_QUIET = Duration.ofMillis(20);
+  static final Duration DEBOUNCE_MAX = Duration.ofMillis(50);
+  static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
+
+  private final Path configDir;
+  private final ConfigSource config;
+  private final ServingCa ca;
+  private final InetSocketAddress listen;
+  private final @Nullable Path tokens;
+  private final ResourceStore store = new ResourceStore();
+  private final DeltaAdsServer ads = DeltaAdsServer.of(store);
+  private final ScheduledExecutorService configThread =
+      Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("config").factory());
+  private volatile List<ConfigProblem> problems = List.of();
+  private Set<ConfigProblem> warnings = Set.of(); // config thread only
+  private @Nullable DirectoryWatcher watcher;
+  private @Nullable Server server;
+
+  ControlPlane(Builder b) {
+    this.configDir = requireNonNull(b.configDir, "configDir");
+    this.config = requireNonNull(b.config, "config");
+    this.ca = requireNonNull(b.ca, "ca");
+    this.listen = b.listen;
+    this.tokens = b.tokens;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Loads, binds and starts watching. Fails fast on a missing directory, a bad bind or a CA failure. */
+  public ControlPlane start() {
+    if (!Files.isDirectory(configDir)) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.CONFIG_DIR,
+          "config directory " + configDir + " does not exist or is not a directory");
+    }
+    onConfigThread(this::reload);
+    ServingCa.Served served = ca.issueServing(dnsNames(listen), ipAddresses(listen));
+    var services = new ArrayList<io.grpc.ServerServiceDefinition>();
+    services.add(ads.bindService());
+    ca.certificateService().ifPresent(services::add);
+    NettyServerBuilder nb = NettyServerBuilder.forAddress(listen, credentials(served))
+        .permitKeepAliveTime(5, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .maxInboundMessageSize(200 << 20);
+    BearerTokens auth = tokens == null ? null : BearerTokens.load(tokens);
+    for (var s : services) {
+      nb.addService(auth == null ? s : ServerInterceptors.intercept(s, auth));
+    }
+    try {
+      server = nb.build().start();
+    } catch (IOException e) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.LISTEN,
+          "cannot listen on " + listen + (e instanceof BindException || e.getCause() instanceof BindException
+              ? " (in use? another control plane or istiod running?)" : "") + ": " + e.getMessage(), e);
+    }
+    try {
+      watcher = new DirectoryWatcher(configDir, configThread, DEBOUNCE_QUIET, DEBOUNCE_MAX, this::reload);
+      watcher.start();
+    } catch (IOException e) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.CONFIG_DIR, "cannot watch " + configDir + ": " + e, e);
+    }
+    log.info("control plane serving delta ADS{} on {} (TLS, names {} {}); clients verify with {}; config from {}",
+        ca.certificateService().isPresent() ? " and IstioCertificateService" : "", address(), dnsNames(listen),
+        ipAddresses(listen), ca.rootCertFile(), configDir);
+    return this;
+  }
+
+  private void onConfigThread(Runnable r) {
+    try {
+      configThread.submit(r).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+    }
+  }
+
+  /** Runs on the config thread: loads, reports new problems, publishes. */
+  private void reload() {
+    LoadedConfig loaded = config.load();
+    Set<ConfigProblem> before = new LinkedHashSet<>(problems);
+    for (ConfigProblem p : loaded.problems()) {
+      if (!before.contains(p)) {
+        log.error("config error: {} (any earlier good content of this file stays in force)", p);
+      }
+    }
+    for (ConfigProblem p : before) {
+      if (!loaded.problems().contains(p)) {
+        log.info("config error resolved: {}", p.file());
+      }
+    }
+    for (ConfigProblem w : loaded.warnings()) {
+      if (!warnings.contains(w)) {
+        log.warn("config warning: {}", w);
+      }
+    }
+    warnings = Set.copyOf(loaded.warnings());
+    problems = loaded.problems();
+    Map<String, Map<String, StoredResource>> byType = new LinkedHashMap<>();
+    byType.put(Rpc.TYPE_ADDRESS, toStored(loaded.addresses(), loaded.aliases()));
+    byType.put(Rpc.TYPE_AUTHORIZATION, toStored(loaded.policies(), Map.of()));
+    long version = store.publish(byType);
+    log.debug("config loaded: {} addresses, {} policies, store version {}", loaded.addresses().size(),
+        loaded.policies().size(), version);
+  }
+
+  private static Map<String, StoredResource> toStored(Map<String, ? extends Message> messages,
+      Map<String, List<String>> aliases) {
+    Map<String, StoredResource> out = new LinkedHashMap<>();
+    messages.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> out.put(e.getKey(),
+        StoredResource.of(e.getKey(), Any.pack(e.getValue()), aliases.getOrDefault(e.getKey(), List.of()))));
+    return out;
+  }
+
+  static List<String> dnsNames(InetSocketAddress listen) {
+    List<String> names = new ArrayList<>(List.of(ISTIOD_NAME));
+    if (listen.getAddress().isLoopbackAddress() || listen.getAddress().isAnyLocalAddress()) {
+      names.add("localhost");
+    }
+    if (listen.getHostString() != null && !listen.getHostString().equals(listen.getAddress().getHostAddress())
+        && !names.contains(listen.getHostString())) {
+      names.add(listen.getHostString());
+    }
+    return names;
+  }
+
+  static List<InetAddress> ipAddresses(InetSocketAddress listen) {
+    InetAddress a = listen.getAddress();
+    return a.isAnyLocalAddress() ? List.of(InetAddress.getLoopbackAddress()) : List.of(a);
+  }
+
+  private static TlsServerCredentials.Builder tls() {
+    return TlsServerCredentials.newBuilder();
+  }
+
+  private static io.grpc.ServerCredentials credentials(ServingCa.Served served) {
+    try {
+      KeyStore ks = KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      char[] pw = new char[0];
+      ks.setKeyEntry("serving", served.key(), pw, served.chain().toArray(X509Certificate[]::new));
+      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(ks, pw);
+      return tls().keyManager(kmf.getKeyManagers()).build();
+    } catch (GeneralSecurityException | IOException e) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.CA, "cannot use the serving certificate: " + e, e);
+    }
+  }
+
+  /** The bound address (with the real port when 0 was asked for). */
+  public InetSocketAddress address() {
+    Server s = server;
+    if (s == null) {
+      return listen;
+    }
+    return (InetSocketAddress) s.getListenSockets().getFirst();
+  }
+
+  public ResourceStore store() {
+    return store;
+  }
+
+  public DeltaAdsServer ads() {
+    return ads;
+  }
+
+  /** The files currently reported as bad. */
+  public List<ConfigProblem> problems() {
+    return problems;
+  }
+
+  @Override
+  public void close() {
+    if (watcher != null) {
+      watcher.close();
+    }
+    configThread.shutdownNow();
+    ads.closeAll();
+    Server s = server;
+    if (s != null) {
+      s.shutdown();
+      try {
+        if (!s.awaitTermination(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+          s.shutdownNow().awaitTermination(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        }
+      } catch (InterruptedException e) {
+        s.shutdownNow();
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Builds a {@link ControlPlane}. */
+  public static final class Builder {
+    private @Nullable Path configDir;
+    private @Nullable ConfigSource config;
+    private @Nullable ServingCa ca;
+    private InetSocketAddress listen = DEFAULT_LISTEN;
+    private @Nullable Path tokens;
+
+    Builder() {}
+
+    public Builder configDir(Path dir) {
+      this.configDir = requireNonNull(dir, "dir");
+      return this;
+    }
+
+    public Builder configSource(ConfigSource source) {
+      this.config = requireNonNull(source, "source");
+      return this;
+    }
+
+    public Builder ca(ServingCa ca) {
+      this.ca = requireNonNull(ca, "ca");
+      return this;
+    }
+
+    /** Default {@code 127.0.0.1:15012}; port 0 picks a free port. */
+    public Builder listen(InetSocketAddress listen) {
+      this.listen = requireNonNull(listen, "listen");
+      return this;
+    }
+
+    /** A file of accepted bearer tokens (one per line); without it every client is accepted. */
+    public Builder tokens(Path tokens) {
+      this.tokens = requireNonNull(tokens, "tokens");
+      return this;
+    }
+
+    public ControlPlane build() {
+      return new ControlPlane(this);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package dev.ambient.xds.server;
+
+import dev.ambient.identity.SpiffeId;
+import dev.ambient.xds.ca.CaService;
+import dev.ambient.xds.ca.CallerAuthenticator;
+import dev.ambient.xds.ca.CertificateAuthority;
+import dev.ambient.xds.ca.ServingCertificate;
+import dev.ambient.xds.ca.StaticTokenAuthenticator;
+import dev.ambient.xds.config.ConfigDirectory;
+import dev.ambient.xds.config.ConfigError;
+import dev.ambient.xds.config.ConfigLoadResult;
+import io.grpc.ServerServiceDefinition;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/** Adapters from the config loader and the CA to the control plane's ports. */
+final class Integrations {
+  /** The trust domain of a generated root. */
+  static final String TRUST_DOMAIN = "cluster.local";
+  /** Lifetime of the control plane's serving certificate (re-issued at every start). */
+  static final Duration SERVING_TTL = Duration.ofDays(365);
+  /** Who a caller is when there is no --tokens file: a node proxy (loopback-only by default). */
+  static final SpiffeId ANONYMOUS_NODE_PROXY = SpiffeId.of(TRUST_DOMAIN, "istio-system", "ztunnel");
+
+  private Integrations() {}
+
+  /** The directory loader of {@code dev.ambient.xds.config} (keeps each bad file's last good content). */
+  static ConfigSource configSource(Path dir) {
+    ConfigDirectory directory = ConfigDirectory.of(dir);
+    return () -> {
+      ConfigLoadResult r = directory.load();
+      return new LoadedConfig(r.snapshot().addresses(), r.snapshot().aliases(), r.snapshot().policies(),
+          problems(r.errors()), problems(r.warnings()));
+    };
+  }
+
+  private static List<ConfigProblem> problems(List<ConfigError> errors) {
+    return errors.stream().map(e -> new ConfigProblem(e.file(), e.line(), e.column(), e.reason())).toList();
+  }
+
+  /**
+   * The CA: Istio's plug-in files from {@code caDir}, or a root generated once and kept in {@code
+   * stateDir}; either way the root is written to {@code <stateDir>/root-cert.pem}. With a tokens
+   * file, CA callers are authenticated by it ({@code <token> <spiffe-id> [node-proxy]} lines);
+   * without one every caller is treated as a node proxy.
+   */
+  static ServingCa ca(@Nullable Path caDir, Path stateDir, @Nullable Path tokens) {
+    CertificateAuthority ca;
+    Path root = stateDir.resolve(CertificateAuthority.ROOT_CERT_FILE);
+    try {
+      if (caDir != null) {
+        ca = CertificateAuthority.fromPluginFiles(caDir);
+        Files.createDirectories(stateDir);
+        Path tmp = Files.createTempFile(stateDir, ".root-cert", ".pem");
+        Files.writeString(tmp, ca.trustBundle().toPem());
+        Files.move(tmp, root, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } else {
+        ca = CertificateAuthority.loadOrCreate(stateDir, TRUST_DOMAIN, Clock.systemUTC());
+      }
+    } catch (IllegalStateException | IOException e) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.CA, e.getMessage(), e);
+    }
+    CallerAuthenticator auth;
+    try {
+      auth = tokens != null ? StaticTokenAuthenticator.fromFile(tokens)
+          : headers -> new CallerAuthenticator.Caller(ANONYMOUS_NODE_PROXY, true);
+    } catch (IllegalStateException e) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.TOKENS, e.getMessage(), e);
+    }
+    ServerServiceDefinition service = CaService.of(ca, auth).bindService();
+    CertificateAuthority signer = ca;
+    return new ServingCa() {
+      @Override
+      public Served issueServing(List<String> dnsNames, List<InetAddress> ipAddresses) {
+        ServingCertificate c = signer.issueServing(dnsNames, ipAddresses, SERVING_TTL);
+        return new Served(c.privateKey(), c.chain());
+      }
+
+      @Override
+      public Path rootCertFile() {
+        return root;
+      }
+
+      @Override
+      public Optional<ServerServiceDefinition> certificateService() {
+        return Optional.of(service);
+      }
+    };
+  }
+}

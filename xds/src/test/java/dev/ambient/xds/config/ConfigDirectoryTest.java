@@ -1,0 +1,223 @@
+package dev.ambient.xds.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ambient.xds.api.workload.Address;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigDirectoryTest {
+  @TempDir Path dir;
+
+  private void write(String name, String text) throws IOException {
+    Path file = dir.resolve(name);
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, text);
+  }
+
+  static final String WORKLOADS = """
+      workloads:
+      - uid: u1
+        name: a
+        namespace: ns
+        network: net
+        workloadIps: ["10.0.0.1", "fd00::1"]
+        labels: {app: a}
+      - uid: u2
+        name: b
+        namespace: ns
+        workloadIps: ["10.0.0.2"]
+        authorizationPolicies: [ns/explicit]
+      services:
+      - namespace: ns
+        hostname: s.ns.svc.cluster.local
+        vips: ["net/10.96.0.1"]
+        cidrVips: [{network: net, cidr: "10.200.0.0/16"}]
+      """;
+
+  static final String POLICIES = """
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: {name: only-a, namespace: ns}
+      spec:
+        selector: {matchLabels: {app: a}}
+        rules: [{from: [{source: {principals: ["*"]}}]}]
+      ---
+      apiVersion: security.istio.io/v1beta1
+      kind: PeerAuthentication
+      metadata: {name: default, namespace: istio-system}
+      spec: {mtls: {mode: STRICT}}
+      """;
+
+  @Test
+  void load_mixesLocalConfigAndIstioObjectsAcrossFiles() throws IOException {
+    write("a-workloads.yaml", WORKLOADS);
+    write("sub/policies.yml", POLICIES);
+    write("ignored.txt", "not: yaml config");
+    write(".hidden.yaml", "bogus: 1");
+
+    ConfigLoadResult r = ConfigDirectory.of(dir).load();
+
+    assertThat(r.errors()).isEmpty();
+    ConfigSnapshot s = r.snapshot();
+    assertThat(s.addresses()).containsOnlyKeys("u1", "u2", "ns/s.ns.svc.cluster.local");
+    assertThat(s.addresses().get("u1").getWorkload().getAuthorizationPoliciesList())
+        .containsExactly("istio-system/istio_converted_static_strict", "ns/only-a");
+    assertThat(s.addresses().get("u2").getWorkload().getAuthorizationPoliciesList())
+        .containsExactly("istio-system/istio_converted_static_strict", "ns/explicit");
+    assertThat(s.aliases()).containsEntry("u1", List.of("net/10.0.0.1", "net/fd00::1"))
+        .containsEntry("u2", List.of("/10.0.0.2"))
+        .containsEntry("ns/s.ns.svc.cluster.local", List.of("net/10.96.0.1", "net/10.200.0.0/16"));
+    assertThat(s.policies()).containsOnlyKeys("ns/only-a", "istio-system/istio_converted_static_strict");
+  }
+
+  @Test
+  void load_badEdit_keepsTheFilesLastGoodContentAndReportsFileAndLine() throws IOException {
+    write("w.yaml", WORKLOADS);
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    ConfigSnapshot good = config.load().snapshot();
+
+    write("w.yaml", WORKLOADS.replace("10.0.0.2", "10.0.0.300"));
+    ConfigLoadResult r = config.load();
+
+    assertThat(r.snapshot()).isEqualTo(good);
+    assertThat(r.errors()).singleElement().satisfies(e -> {
+      assertThat(e.file()).isEqualTo(dir.resolve("w.yaml"));
+      assertThat(e.line()).isEqualTo(11);
+      assertThat(e.reason()).contains("10.0.0.300");
+      assertThat(e.toString()).startsWith(dir.resolve("w.yaml") + ":11:");
+    });
+  }
+
+  @Test
+  void load_badFileNeverGood_contributesNothing() throws IOException {
+    write("good.yaml", "workloads: [{uid: g}]");
+    write("bad.yaml", "workloads: [{uid: b, nope: 1}]");
+
+    ConfigLoadResult r = ConfigDirectory.of(dir).load();
+
+    assertThat(r.snapshot().addresses()).containsOnlyKeys("g");
+    assertThat(r.errors()).singleElement().satisfies(e -> {
+      assertThat(e.file()).isEqualTo(dir.resolve("bad.yaml"));
+      assertThat(e.line()).isEqualTo(1);
+      assertThat(e.reason()).contains("unknown field 'nope'");
+    });
+  }
+
+  @Test
+  void load_fixedFile_replacesTheLastGoodContent() throws IOException {
+    write("w.yaml", "workloads: [{uid: one}]");
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    config.load();
+    write("w.yaml", "workloads: [{uid: two, bad: x}]");
+    config.load();
+    write("w.yaml", "workloads: [{uid: three}]");
+
+    ConfigLoadResult r = config.load();
+
+    assertThat(r.errors()).isEmpty();
+    assertThat(r.snapshot().addresses()).containsOnlyKeys("three");
+  }
+
+  @Test
+  void load_deletedFile_isForgotten() throws IOException {
+    write("w.yaml", "workloads: [{uid: one}]");
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    config.load();
+    Files.delete(dir.resolve("w.yaml"));
+
+    assertThat(config.load().snapshot()).isEqualTo(ConfigSnapshot.EMPTY);
+  }
+
+  @Test
+  void load_duplicateNamesAcrossFiles_errorNamesBothFilesAndKeepsTheFirst() throws IOException {
+    write("a.yaml", "workloads: [{uid: u, name: first}]");
+    write("b.yaml", "\n---\nworkloads: [{uid: u, name: second}]");
+
+    ConfigLoadResult r = ConfigDirectory.of(dir).load();
+
+    Address kept = r.snapshot().addresses().get("u");
+    assertThat(kept.getWorkload().getName()).isEqualTo("first");
+    assertThat(r.errors()).singleElement().satisfies(e -> {
+      assertThat(e.file()).isEqualTo(dir.resolve("b.yaml"));
+      assertThat(e.line()).isEqualTo(3);
+      assertThat(e.reason()).contains("duplicate workload 'u'").contains(dir.resolve("a.yaml").toString());
+    });
+  }
+
+  @Test
+  void load_duplicateIstioObjectsAndPolicyNames_areErrors() throws IOException {
+    write("a.yaml", POLICIES);
+    write("b.yaml", POLICIES.substring(0, POLICIES.indexOf("---")));
+    write("c.yaml", "policies: [{name: only-a, namespace: ns, dryRun: false}]");
+
+    ConfigLoadResult r = ConfigDirectory.of(dir).load();
+
+    assertThat(r.errors()).extracting(ConfigError::reason).anySatisfy(m ->
+        assertThat(m).contains("duplicate object 'AuthorizationPolicy/ns/only-a'")
+            .contains(dir.resolve("a.yaml").toString()));
+    assertThat(r.errors()).extracting(ConfigError::reason).anySatisfy(m ->
+        assertThat(m).contains("duplicate policy 'ns/only-a'"));
+  }
+
+  @Test
+  void load_unsupportedIstioPolicy_isAWarningAtItsFile() throws IOException {
+    write("p.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: ext, namespace: ns}
+        spec: {action: CUSTOM, provider: {name: x}}
+        """);
+
+    ConfigLoadResult r = ConfigDirectory.of(dir).load();
+
+    assertThat(r.errors()).isEmpty();
+    assertThat(r.snapshot().policies()).isEmpty();
+    assertThat(r.warnings()).singleElement().satisfies(w -> {
+      assertThat(w.file()).isEqualTo(dir.resolve("p.yaml"));
+      assertThat(w.reason()).contains("CUSTOM");
+    });
+  }
+
+  @Test
+  void load_unknownKindOrApiVersion_isAnError() throws IOException {
+    write("k.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    write("l.yaml", "apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: x}\n");
+
+    ConfigLoadResult r = ConfigDirectory.of(dir).load();
+
+    assertThat(r.errors()).extracting(ConfigError::reason).containsExactly(
+        "unsupported apiVersion 'v1' (expected one of security.istio.io/v1, security.istio.io/v1beta1)",
+        "unsupported kind 'RequestAuthentication' (expected AuthorizationPolicy or PeerAuthentication)");
+  }
+
+  @Test
+  void load_yamlSyntaxError_reportsItsLine() throws IOException {
+    write("s.yaml", "workloads:\n- uid: a\n  name: [unclosed\n");
+
+    ConfigLoadResult r = ConfigDirectory.of(dir).load();
+
+    assertThat(r.errors()).singleElement().satisfies(e -> assertThat(e.line()).isGreaterThanOrEqualTo(3));
+  }
+
+  @Test
+  void load_missingDirectory_isAnErrorNotAnException() {
+    ConfigLoadResult r = ConfigDirectory.of(dir.resolve("nope")).load();
+
+    assertThat(r.errors()).singleElement().satisfies(e -> assertThat(e.reason()).contains("cannot list"));
+    assertThat(r.snapshot()).isEqualTo(ConfigSnapshot.EMPTY);
+  }
+
+  @Test
+  void load_customRootNamespace_makesItsPoliciesGlobal() throws IOException {
+    write("p.yaml", "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: root}\n");
+
+    ConfigSnapshot s = ConfigDirectory.of(dir, "root").load().snapshot();
+
+    assertThat(s.policies().get("root/p").getScope()).isEqualTo(dev.ambient.xds.api.security.Scope.GLOBAL);
+  }
+}
