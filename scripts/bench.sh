@@ -90,6 +90,6 @@ case "$suite" in
     has -jvmArgsAppend || DEFAULTS+=(-jvmArgsAppend "${JOPTS[*]} -Xms1g -Xmx1g -XX:+UseParallelGC")
     cd "$ROOT"
     "$JAVA" "${JOPTS[@]}" -cp "$CP" org.openjdk.jmh.Main "${DEFAULTS[@]}" "${ARGS[@]}"
-    echo "JMH results: $RESULTS/jmh-$STAMP.json"
+    has -rff || echo "JMH results: $RESULTS/jmh-$STAMP.json"
     ;;
 esac
