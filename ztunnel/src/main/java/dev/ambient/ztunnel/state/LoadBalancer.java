@@ -66,7 +66,7 @@ public final class LoadBalancer {
         continue;
       }
       if (resolution == Resolution.STANDARD) {
-        if (svcTarget.getAsInt() == 0 && ep.targetPort(port).isEmpty()) {
+        if (svcTarget.getAsInt() == 0 && !ep.targetPorts().containsKey(port)) {
           continue;
         }
       } else if (svcTarget.isEmpty() && w.applicationTunnel().isEmpty()) {
