@@ -1,4 +1,4 @@
-/** ztunnel, the per-node L4 proxy (not yet built). */
+/** ztunnel, the per-node L4 proxy: {@code state} (xDS snapshot, load balancing) and {@code proxy} (routing decisions). */
 @NullMarked
 package dev.ambient.ztunnel;
 
