@@ -1,6 +1,7 @@
 package dev.ambient.hbone;
 
 import io.netty.channel.Channel;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -13,20 +14,35 @@ final class Http2Codecs {
 
   static Http2FrameCodec server(Http2Config c) {
     Http2Settings s = settings(c).maxConcurrentStreams(c.maxConcurrentStreams());
-    return Http2FrameCodecBuilder.forServer()
+    Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
         .initialSettings(s)
         .validateHeaders(true)
         .autoAckPingFrame(true)
+        .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds())
         .build();
+    return withoutCopies(codec);
   }
 
   static Http2FrameCodec client(Http2Config c) {
     Http2Settings s = settings(c).pushEnabled(false);
-    return Http2FrameCodecBuilder.forClient()
+    Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
         .initialSettings(s)
         .validateHeaders(true)
         .autoAckPingFrame(true)
+        .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds())
         .build();
+    return withoutCopies(codec);
+  }
+
+  /**
+   * DATA frames are up to 1 MiB and arrive in many TLS records; the default cumulator copies each
+   * record into one growing buffer until the frame is complete (about a fifth of the receive
+   * side's CPU in the profile of {@code ./ambient bench hbone}). A composite cumulator collects
+   * the records without copying.
+   */
+  private static Http2FrameCodec withoutCopies(Http2FrameCodec codec) {
+    codec.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+    return codec;
   }
 
   private static Http2Settings settings(Http2Config c) {

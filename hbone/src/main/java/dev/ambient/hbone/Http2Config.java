@@ -14,6 +14,11 @@ import java.time.Duration;
  * @param maxConcurrentStreams SETTINGS_MAX_CONCURRENT_STREAMS advertised (server: 200)
  * @param keepaliveInterval PING after this much time (first PING one interval after start)
  * @param keepaliveTimeout a PING unanswered this long closes the connection
+ * @param maxResetsPerWindow RST_STREAM frames accepted from the peer per {@code resetWindow} before
+ *     the connection is closed (rapid-reset protection, CVE-2023-44487). Netty's default of 200 per
+ *     30 s is far too low for a node proxy, whose clients reset a stream for every reset TCP
+ *     connection; a flood is still thousands per second. Default 10,000 per 30 s; 0 disables.
+ * @param resetWindow the window for {@code maxResetsPerWindow}
  */
 public record Http2Config(
     int streamWindow,
@@ -22,9 +27,13 @@ public record Http2Config(
     int maxHeaderListSize,
     int maxConcurrentStreams,
     Duration keepaliveInterval,
-    Duration keepaliveTimeout) {
+    Duration keepaliveTimeout,
+    int maxResetsPerWindow,
+    Duration resetWindow) {
 
   public static final int MIB = 1 << 20;
+  public static final int DEFAULT_MAX_RESETS = 10_000;
+  public static final Duration DEFAULT_RESET_WINDOW = Duration.ofSeconds(30);
 
   public Http2Config {
     if (streamWindow < 65_535 || connectionWindow < 65_535) {
@@ -39,35 +48,45 @@ public record Http2Config(
     if (keepaliveInterval.isNegative() || keepaliveTimeout.isNegative()) {
       throw new IllegalArgumentException("keepalive durations must not be negative");
     }
+    if (maxResetsPerWindow < 0 || resetWindow.isNegative() || (maxResetsPerWindow > 0 && resetWindow.isZero())) {
+      throw new IllegalArgumentException("reset limit must be >= 0 per a positive window");
+    }
   }
 
   /** The outbound pool's settings. */
   public static Http2Config clientDefaults() {
-    return new Http2Config(4 * MIB, 16 * MIB, MIB, 16 * 1024, 100, Duration.ofSeconds(10), Duration.ofSeconds(20));
+    return new Http2Config(4 * MIB, 16 * MIB, MIB, 16 * 1024, 100, Duration.ofSeconds(10), Duration.ofSeconds(20),
+        DEFAULT_MAX_RESETS, DEFAULT_RESET_WINDOW);
   }
 
   /** The inbound (15008) listener's settings. */
   public static Http2Config serverDefaults() {
-    return new Http2Config(4 * MIB, 16 * MIB, MIB, 64 * 1024, 200, Duration.ofSeconds(10), Duration.ofSeconds(20));
+    return new Http2Config(4 * MIB, 16 * MIB, MIB, 64 * 1024, 200, Duration.ofSeconds(10), Duration.ofSeconds(20),
+        DEFAULT_MAX_RESETS, DEFAULT_RESET_WINDOW);
   }
 
   public Http2Config withWindows(int stream, int connection) {
     return new Http2Config(stream, connection, maxFrameSize, maxHeaderListSize, maxConcurrentStreams,
-        keepaliveInterval, keepaliveTimeout);
+        keepaliveInterval, keepaliveTimeout, maxResetsPerWindow, resetWindow);
   }
 
   public Http2Config withKeepalive(Duration interval, Duration timeout) {
     return new Http2Config(streamWindow, connectionWindow, maxFrameSize, maxHeaderListSize, maxConcurrentStreams,
-        interval, timeout);
+        interval, timeout, maxResetsPerWindow, resetWindow);
   }
 
   public Http2Config withMaxConcurrentStreams(int streams) {
     return new Http2Config(streamWindow, connectionWindow, maxFrameSize, maxHeaderListSize, streams,
-        keepaliveInterval, keepaliveTimeout);
+        keepaliveInterval, keepaliveTimeout, maxResetsPerWindow, resetWindow);
+  }
+
+  public Http2Config withResetLimit(int maxResets, Duration window) {
+    return new Http2Config(streamWindow, connectionWindow, maxFrameSize, maxHeaderListSize, maxConcurrentStreams,
+        keepaliveInterval, keepaliveTimeout, maxResets, window);
   }
 
   public Http2Config withMaxFrameSize(int size) {
     return new Http2Config(streamWindow, connectionWindow, size, maxHeaderListSize, maxConcurrentStreams,
-        keepaliveInterval, keepaliveTimeout);
+        keepaliveInterval, keepaliveTimeout, maxResetsPerWindow, resetWindow);
   }
 }
