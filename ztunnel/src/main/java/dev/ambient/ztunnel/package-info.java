@@ -1,4 +1,4 @@
-/** ztunnel, the per-node L4 proxy (not yet built). */
+/** ztunnel, the per-node L4 proxy: so far its process configuration ({@link dev.ambient.ztunnel.ZtunnelConfig}). */
 @NullMarked
 package dev.ambient.ztunnel;
 
