@@ -23,10 +23,22 @@ final class EnvReader {
   private static final Pattern CPU_QUANTITY = Pattern.compile("(\\d+(?:\\.\\d+)?|\\.\\d+)(m?)");
 
   private final Map<String, String> env;
-  private final List<ZtunnelConfigException.Problem> problems = new ArrayList<>();
+  private final List<ZtunnelConfigException.Problem> problems;
 
   EnvReader(Map<String, String> env) {
+    this(env, new ArrayList<>());
+  }
+
+  private EnvReader(Map<String, String> env, List<ZtunnelConfigException.Problem> problems) {
     this.env = env;
+    this.problems = problems;
+  }
+
+  /** A reader that also sees {@code fallbacks} where the environment has no value; problems are shared. */
+  EnvReader withFallbacks(Map<String, String> fallbacks) {
+    Map<String, String> merged = new java.util.TreeMap<>(env);
+    fallbacks.forEach(merged::putIfAbsent);
+    return new EnvReader(merged, problems);
   }
 
   Map<String, String> env() {

@@ -47,6 +47,7 @@ import java.util.regex.Pattern;
  * @param logging {@code RUST_LOG}, {@code LOG_FORMAT}, {@code AUTHZ_POLICY_INFO_LOGGING}
  * @param enableResponseBaggage {@code ENABLE_RESPONSE_BAGGAGE}
  * @param localhostAppTunnel {@code LOCALHOST_APP_TUNNEL}
+ * @param proxyConfig the fields of {@code PROXY_CONFIG} ztunnel reads
  */
 public record ZtunnelConfig(
     ProxyMode proxyMode,
@@ -75,7 +76,8 @@ public record ZtunnelConfig(
     Tls tls,
     Logging logging,
     boolean enableResponseBaggage,
-    boolean localhostAppTunnel) {
+    boolean localhostAppTunnel,
+    ProxyConfig proxyConfig) {
 
   // Defaults, with units in the names where they have one (spec §3.3, §2.1, §4.2, §9).
   static final String DEFAULT_ISTIOD_IN_CLUSTER = "https://istiod.istio-system.svc:15012";
@@ -139,6 +141,7 @@ public record ZtunnelConfig(
     requireNonNull(terminationDeadline, "terminationDeadline");
     requireNonNull(tls, "tls");
     requireNonNull(logging, "logging");
+    requireNonNull(proxyConfig, "proxyConfig");
     if (workerThreads < 1) {
       throw new IllegalArgumentException("workerThreads must be at least 1");
     }
@@ -422,6 +425,29 @@ public record ZtunnelConfig(
     }
   }
 
+  /**
+   * The parts of Istio's ProxyConfig ({@code PROXY_CONFIG}, YAML or JSON) ztunnel uses (spec §3.2).
+   *
+   * @param discoveryAddress default for {@code XDS_ADDRESS} and {@code CA_ADDRESS}
+   * @param proxyAdminPort admin listener port, default 15000
+   * @param statsPort metrics listener port, default 15020
+   * @param concurrency worker threads when {@code ZTUNNEL_WORKER_THREADS} is unset: {@code >0} fixed, {@code 0} all CPUs
+   * @param proxyMetadata node metadata with {@code ISTIO_META_} stripped from keys; {@code ISTIO_META_*}
+   *     environment variables override it
+   */
+  public record ProxyConfig(Optional<String> discoveryAddress, int proxyAdminPort, int statsPort,
+      Optional<Integer> concurrency, Map<String, String> proxyMetadata) {
+    public ProxyConfig {
+      requireNonNull(discoveryAddress, "discoveryAddress");
+      requireNonNull(concurrency, "concurrency");
+      proxyMetadata = Collections.unmodifiableMap(new TreeMap<>(proxyMetadata));
+    }
+
+    static ProxyConfig defaults() {
+      return new ProxyConfig(Optional.empty(), PORT_ADMIN, PORT_STATS, Optional.empty(), Map.of());
+    }
+  }
+
   /** Where the bearer token comes from (spec §8.4); checks whether the file exists, so call it at use. */
   public TokenSource tokenSource() {
     return TokenSource.fromAuthToken(authToken.setting().orElse(null), TokenSource.DEFAULT_TOKEN_PATH);
@@ -444,12 +470,20 @@ public record ZtunnelConfig(
     if (availableProcessors < 1) {
       throw new IllegalArgumentException("availableProcessors must be at least 1");
     }
-    EnvReader r = new EnvReader(env);
+    EnvReader envReader = new EnvReader(env);
+    ProxyConfig proxyConfig = ProxyConfigParser.parse(envReader);
+    // proxyMetadata is node metadata that ISTIO_META_* variables override (spec §2.3, §3.2); the
+    // DNS and cluster settings read below see both.
+    Map<String, String> metadata = new TreeMap<>();
+    proxyConfig.proxyMetadata().forEach((k, v) -> metadata.put("ISTIO_META_" + k, v));
+    EnvReader r = envReader.withFallbacks(metadata);
 
     ProxyMode mode = proxyMode(r);
     Optional<WorkloadInfo> workloadInfo = workloadInfo(r, mode);
 
-    String defaultIstiod = r.isSet("KUBERNETES_SERVICE_HOST") ? DEFAULT_ISTIOD_IN_CLUSTER : DEFAULT_ISTIOD_LOCAL;
+    String defaultIstiod = proxyConfig.discoveryAddress()
+        .map(a -> a.contains("://") ? a : "https://" + a)
+        .orElse(r.isSet("KUBERNETES_SERVICE_HOST") ? DEFAULT_ISTIOD_IN_CLUSTER : DEFAULT_ISTIOD_LOCAL);
     ControlPlane xds = new ControlPlane(address(r, "XDS_ADDRESS", defaultIstiod),
         r.string("XDS_ROOT_CA", DEFAULT_ROOT_CA), r.optional("ALT_XDS_HOSTNAME"), headers(r, "XDS_HEADER_"));
     ControlPlane ca = new ControlPlane(address(r, "CA_ADDRESS", defaultIstiod),
@@ -479,8 +513,8 @@ public record ZtunnelConfig(
         ListenAddress.wildcard(ipv6, PORT_OUTBOUND),
         ListenAddress.wildcard(ipv6, PORT_INBOUND_PLAINTEXT),
         ListenAddress.wildcard(ipv6, PORT_INBOUND_HBONE),
-        ListenAddress.localhost(PORT_ADMIN),
-        ListenAddress.wildcard(ipv6, PORT_STATS),
+        ListenAddress.localhost(proxyConfig.proxyAdminPort()),
+        ListenAddress.wildcard(ipv6, proxyConfig.statsPort()),
         ListenAddress.wildcard(ipv6, PORT_READINESS),
         socks5 ? Optional.of(new ListenAddress("127.0.0.1", PORT_SOCKS5)) : Optional.empty());
 
@@ -516,7 +550,7 @@ public record ZtunnelConfig(
         r.bool("USER_TIMEOUT_ENABLED", false));
     Hbone hbone = hbone(r);
     Duration deadline = terminationDeadline(r);
-    int workers = workerThreads(r, availableProcessors);
+    int workers = workerThreads(r, availableProcessors, proxyConfig.concurrency());
     Tls tls = new Tls(r.bool("TLS12_ENABLED", false), compliancePolicy(r), r.optional("CRL_PATH"));
     Logging logging = new Logging(r.optional("RUST_LOG").orElse(DEFAULT_LOG_FILTER), logFormat(r),
         r.bool("AUTHZ_POLICY_INFO_LOGGING", false));
@@ -524,10 +558,10 @@ public record ZtunnelConfig(
     boolean localhostAppTunnel = r.bool("LOCALHOST_APP_TUNNEL", true);
 
     r.throwIfAny();
-    return new ZtunnelConfig(mode, workloadInfo, xds, ca, fakeCa, token, identity, NodeInfo.fromEnvironment(env),
+    return new ZtunnelConfig(mode, workloadInfo, xds, ca, fakeCa, token, identity, NodeInfo.fromEnvironment(r.env()),
         r.optional("ISTIO_META_ISTIO_VERSION").orElse(DEFAULT_ISTIO_VERSION), onDemand, localXds, secretTtl,
         proxyEnabled, ipv6, listeners, dns, inPod, packetMark, origSrc, keepalive, hbone, deadline, workers, tls,
-        logging, baggage, localhostAppTunnel);
+        logging, baggage, localhostAppTunnel, proxyConfig);
   }
 
   private static ProxyMode proxyMode(EnvReader r) {
@@ -725,12 +759,13 @@ public record ZtunnelConfig(
 
   /**
    * {@code ZTUNNEL_WORKER_THREADS} = {@code N}, {@code N%} of the CPUs (rounded up, at least 1) or
-   * {@code 0} (all CPUs). Unset: a CPU limit ({@code ZTUNNEL_CPU_LIMIT}, else
+   * {@code 0} (all CPUs). Unset: ProxyConfig {@code concurrency} ({@code >0} fixed, {@code 0} all
+   * CPUs); without it, a CPU limit ({@code ZTUNNEL_CPU_LIMIT}, else
    * {@code ZTUNNEL_RESOURCE_CPU_LIMIT}; a Kubernetes quantity rounded up) raised to the request
    * ({@code ZTUNNEL_RESOURCE_CPU_REQUEST}); without a limit, 25% of the CPUs rounded up, raised to
    * the request and to 2.
    */
-  private static int workerThreads(EnvReader r, int cpus) {
+  private static int workerThreads(EnvReader r, int cpus, Optional<Integer> concurrency) {
     String name = "ZTUNNEL_WORKER_THREADS";
     String v = r.raw(name);
     int fallback = Math.max(AUTO_WORKER_THREADS_MIN, ceilPercent(cpus, AUTO_WORKER_THREADS_PERCENT));
@@ -758,6 +793,9 @@ public record ZtunnelConfig(
         return fallback;
       }
       return n == 0 ? cpus : (int) n;
+    }
+    if (concurrency.isPresent()) {
+      return concurrency.get() == 0 ? cpus : concurrency.get();
     }
     Optional<Integer> request = cpuQuantity(r, "ZTUNNEL_RESOURCE_CPU_REQUEST");
     Optional<Integer> limit = r.isSet("ZTUNNEL_CPU_LIMIT")

@@ -116,7 +116,9 @@ class ZtunnelConfigTest {
         row("LOG_FORMAT", c -> c.logging().format(), LogFormat.PLAIN),
         row("AUTHZ_POLICY_INFO_LOGGING", c -> c.logging().authzPolicyInfo(), false),
         row("ENABLE_RESPONSE_BAGGAGE", ZtunnelConfig::enableResponseBaggage, true),
-        row("LOCALHOST_APP_TUNNEL", ZtunnelConfig::localhostAppTunnel, true));
+        row("LOCALHOST_APP_TUNNEL", ZtunnelConfig::localhostAppTunnel, true),
+        row("PROXY_CONFIG", ZtunnelConfig::proxyConfig,
+            new ZtunnelConfig.ProxyConfig(Optional.empty(), 15000, 15020, Optional.empty(), Map.of())));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -252,7 +254,28 @@ class ZtunnelConfigTest {
         Arguments.of(env("KUBERNETES_SERVICE_HOST", "10.96.0.1"), f(c -> c.xds().address()),
             Optional.of("https://istiod.istio-system.svc:15012")),
         Arguments.of(env("KUBERNETES_SERVICE_HOST", "10.96.0.1"), f(c -> c.ca().address()),
-            Optional.of("https://istiod.istio-system.svc:15012")));
+            Optional.of("https://istiod.istio-system.svc:15012")),
+        Arguments.of(env("PROXY_CONFIG", "proxyAdminPort: 16000\nstatsPort: 16020"), f(c -> c.listeners().admin()),
+            new ListenAddress("localhost", 16000)),
+        Arguments.of(env("PROXY_CONFIG", "{\"statsPort\": 16020}"), f(c -> c.listeners().stats()),
+            new ListenAddress("::", 16020)),
+        Arguments.of(env("PROXY_CONFIG", "discoveryAddress: istiod.other:15012"), f(c -> c.xds().address()),
+            Optional.of("https://istiod.other:15012")),
+        Arguments.of(env("PROXY_CONFIG", "discoveryAddress: istiod.other:15012", "XDS_ADDRESS", "x:1"),
+            f(c -> c.xds().address()), Optional.of("https://x:1")),
+        Arguments.of(env("PROXY_CONFIG", "concurrency: 3"), f(ZtunnelConfig::workerThreads), 3),
+        Arguments.of(env("PROXY_CONFIG", "concurrency: 0"), f(ZtunnelConfig::workerThreads), CPUS),
+        Arguments.of(env("PROXY_CONFIG", "concurrency: 3", "ZTUNNEL_WORKER_THREADS", "5"),
+            f(ZtunnelConfig::workerThreads), 5),
+        Arguments.of(env("PROXY_CONFIG", "holdApplicationUntilProxyStarts: true\nconcurrency: 2"),
+            f(c -> c.proxyConfig().concurrency()), Optional.of(2)),
+        Arguments.of(env("PROXY_CONFIG", "proxyMetadata: {ISTIO_META_DNS_CAPTURE: \"false\", FOO: bar}"),
+            f(c -> c.dns().enabled()), false),
+        Arguments.of(env("PROXY_CONFIG", "proxyMetadata: {ISTIO_META_DNS_CAPTURE: \"false\", FOO: bar}"),
+            f(c -> c.node().metadata().getFieldsOrThrow("FOO").getStringValue()), "bar"),
+        Arguments.of(env("PROXY_CONFIG", "proxyMetadata: {FOO: bar}", "ISTIO_META_FOO", "env"),
+            f(c -> c.node().metadata().getFieldsOrThrow("FOO").getStringValue()), "env"),
+        Arguments.of(env("PROXY_CONFIG", "proxyMetadata: {CLUSTER_ID: c9}"), f(c -> c.identity().clusterId()), "c9"));
   }
 
   private static Function<ZtunnelConfig, Object> f(Function<ZtunnelConfig, Object> get) {
@@ -330,7 +353,16 @@ class ZtunnelConfigTest {
         Arguments.of(env("ZTUNNEL_RESOURCE_CPU_LIMIT", "1Gi"), "ZTUNNEL_RESOURCE_CPU_LIMIT", "1Gi"),
         Arguments.of(env("ZTUNNEL_RESOURCE_CPU_REQUEST", "-1"), "ZTUNNEL_RESOURCE_CPU_REQUEST", "-1"),
         Arguments.of(env("COMPLIANCE_POLICY", "fips"), "COMPLIANCE_POLICY", "fips"),
-        Arguments.of(env("LOG_FORMAT", "JSON"), "LOG_FORMAT", "JSON"));
+        Arguments.of(env("LOG_FORMAT", "JSON"), "LOG_FORMAT", "JSON"),
+        Arguments.of(env("PROXY_CONFIG", "{unclosed"), "PROXY_CONFIG", "{unclosed"),
+        Arguments.of(env("PROXY_CONFIG", "- a list"), "PROXY_CONFIG", "- a list"),
+        Arguments.of(env("PROXY_CONFIG", "proxyAdminPort: 70000"), "PROXY_CONFIG", "proxyAdminPort: 70000"),
+        Arguments.of(env("PROXY_CONFIG", "statsPort: abc"), "PROXY_CONFIG", "statsPort: abc"),
+        Arguments.of(env("PROXY_CONFIG", "concurrency: -1"), "PROXY_CONFIG", "concurrency: -1"),
+        Arguments.of(env("PROXY_CONFIG", "concurrency: 1.5"), "PROXY_CONFIG", "concurrency: 1.5"),
+        Arguments.of(env("PROXY_CONFIG", "discoveryAddress: [a]"), "PROXY_CONFIG", "discoveryAddress: [a]"),
+        Arguments.of(env("PROXY_CONFIG", "proxyMetadata: [a]"), "PROXY_CONFIG", "proxyMetadata: [a]"),
+        Arguments.of(env("PROXY_CONFIG", "proxyMetadata: {A: {b: c}}"), "PROXY_CONFIG", "proxyMetadata: {A: {b: c}}"));
   }
 
   @ParameterizedTest(name = "{1}={2}")
