@@ -1,4 +1,4 @@
-/** ztunnel, the per-node L4 proxy: {@code state} (xDS snapshot, load balancing) and {@code proxy} (routing decisions). */
+/** ztunnel, the per-node L4 proxy: process configuration ({@link dev.ambient.ztunnel.ZtunnelConfig}); subpackages {@code state}, {@code proxy} (routing decisions), {@code authz}. */
 @NullMarked
 package dev.ambient.ztunnel;
 
