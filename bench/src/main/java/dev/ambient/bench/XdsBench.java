@@ -241,6 +241,17 @@ public final class XdsBench {
     System.out.printf(Locale.ROOT, "client heap after GC: %.1f MiB held (%.0f bytes per workload; %.0f per resource)%n",
         heapDelta / (double) MIB, perWorkload, heapDelta / (double) (addresses + authorizations));
 
+    if (opt.profile) {
+      // what the held heap is made of: the top of a class histogram of this JVM (live objects)
+      Path histo = opt.out.resolve("xds-" + stamp + "-client-histogram.txt");
+      Process j = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(ProcessHandle.current().pid()), "GC.class_histogram").redirectErrorStream(true)
+          .redirectOutput(histo.toFile()).start();
+      j.waitFor(60, TimeUnit.SECONDS);
+      System.out.println("class histogram with the client held: " + histo);
+      Files.readAllLines(histo).stream().limit(22).forEach(l -> System.out.println("  " + l));
+    }
+
     // (d) change propagation
     List<Change> changes = new ArrayList<>();
     for (int i = 0; i < opt.changes; i++) {
