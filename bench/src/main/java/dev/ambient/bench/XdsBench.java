@@ -191,6 +191,8 @@ public final class XdsBench {
   static final class ChangeWatcher implements XdsWatcher {
     private volatile Predicate<XdsUpdate> expected;
     private volatile CompletableFuture<Long> seen;
+    /** When the first non-empty update arrived (the first response applied). */
+    volatile long firstData;
 
     void expect(Predicate<XdsUpdate> p, CompletableFuture<Long> f) {
       seen = f;
@@ -200,6 +202,9 @@ public final class XdsBench {
     @Override
     public void onUpdate(XdsUpdate update) {
       long now = System.nanoTime();
+      if (firstData == 0 && !update.isEmpty()) {
+        firstData = now;
+      }
       Predicate<XdsUpdate> p = expected;
       if (p != null && p.test(update)) {
         expected = null;
@@ -223,12 +228,14 @@ public final class XdsBench {
     client.start();
     client.synced().get(120, TimeUnit.SECONDS);
     double coldSyncMs = (System.nanoTime() - t0) / 1e6;
+    double firstDataMs = (watcher.firstData - t0) / 1e6;
     int addresses = client.snapshot().addresses().size();
     int authorizations = client.snapshot().authorizations().size();
     double bytes = counter(registry, "istio_xds_message_bytes");
     double messages = counter(registry, "istio_xds_message");
-    System.out.printf(Locale.ROOT, "cold sync: %.0f ms, %d addresses, %d authorizations, %.2f MiB in %.0f responses%n",
-        coldSyncMs, addresses, authorizations, bytes / MIB, messages);
+    System.out.printf(Locale.ROOT,
+        "cold sync: %.0f ms (first response applied at %.0f ms), %d addresses, %d authorizations, %.2f MiB in %.0f responses%n",
+        coldSyncMs, firstDataMs, addresses, authorizations, bytes / MIB, messages);
     int wantAddresses = opt.workloads + opt.services;
     if (addresses != wantAddresses || authorizations != opt.policies) {
       throw new IllegalStateException("synced state is incomplete: " + addresses + " addresses (want " + wantAddresses
@@ -272,7 +279,7 @@ public final class XdsBench {
         start = System.nanoTime();
         gen.setRevision(w, rev);
       } else {
-        int ns = (i / 2) % opt.namespaces;
+        int ns = (i / 2) % Math.max(1, Math.min(opt.namespaces, opt.changes / 4)); // each toggled about twice: add, remove
         String name = XdsConfigGenerator.nsName(ns) + "/" + XdsConfigGenerator.EXTRA_POLICY;
         boolean adding = !client.snapshot().authorizations().containsKey(name);
         kind = adding ? "policy added" : "policy removed";
@@ -364,7 +371,7 @@ public final class XdsBench {
     j.append("  \"notes\": {");
     j.append(String.join(",", notes.entrySet().stream().map(e -> "\n    " + q(e.getKey()) + ": " + val(e.getValue())).toList()));
     j.append("\n  },\n");
-    j.append("  \"sync\": {\"cold_ms\": ").append(fmt(coldSyncMs)).append(", \"cpu_busy_before\": ").append(fmt(busyBeforeSync))
+    j.append("  \"sync\": {\"cold_ms\": ").append(fmt(coldSyncMs)).append(", \"cold_first_response_applied_ms\": ").append(fmt(firstDataMs)).append(", \"cpu_busy_before\": ").append(fmt(busyBeforeSync))
         .append(", \"loadavg_before\": ").append(q(loadBeforeSync))
         .append(", \"addresses\": ").append(addresses).append(", \"authorizations\": ").append(authorizations)
         .append(", \"warm_ms\": ").append(warm.stream().map(XdsBench::fmt).toList()).append(", \"warm_median_ms\": ")
