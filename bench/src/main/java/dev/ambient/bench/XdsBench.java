@@ -298,6 +298,9 @@ public final class XdsBench {
     System.out.printf(Locale.ROOT, "change propagation over %d changes: median %.1f ms, p99 %.1f ms, max %.1f ms%n",
         ms.length, median, p99, ms.length == 0 ? 0 : ms[ms.length - 1]);
     client.close();
+    // drop the first client before weighing the second (shared strings would otherwise be counted once only)
+    client = null;
+    watcher = null;
 
     // warm syncs: new clients in this (now warm) JVM against the same control plane
     List<Double> warm = new ArrayList<>();
