@@ -62,34 +62,35 @@ public final class WorkloadParser {
       }
       List<Port> ports = new ArrayList<>(e.getValue().getPortsCount());
       e.getValue().getPortsList().forEach(p -> ports.add(CommonParsers.port(p)));
-      services.put(e.getKey(), ports);
+      services.put(CommonParsers.shared(e.getKey()), ports);
     }
     Optional<Locality> locality = w.hasLocality()
-        ? Optional.of(new Locality(w.getLocality().getRegion(), w.getLocality().getZone(), w.getLocality().getSubzone()))
+        ? Optional.of(new Locality(CommonParsers.shared(w.getLocality().getRegion()),
+            CommonParsers.shared(w.getLocality().getZone()), CommonParsers.shared(w.getLocality().getSubzone())))
         : Optional.empty();
     return new Workload(
         w.getUid(),
         w.getName(),
-        w.getNamespace(),
+        CommonParsers.shared(w.getNamespace()),
         addresses,
         w.getHostname(),
-        w.getNetwork(),
+        CommonParsers.shared(w.getNetwork()),
         tunnel,
-        w.getTrustDomain().isEmpty() ? Workload.DEFAULT_TRUST_DOMAIN : w.getTrustDomain(),
-        w.getServiceAccount().isEmpty() ? Workload.DEFAULT_SERVICE_ACCOUNT : w.getServiceAccount(),
+        w.getTrustDomain().isEmpty() ? Workload.DEFAULT_TRUST_DOMAIN : CommonParsers.shared(w.getTrustDomain()),
+        w.getServiceAccount().isEmpty() ? Workload.DEFAULT_SERVICE_ACCOUNT : CommonParsers.shared(w.getServiceAccount()),
         w.hasWaypoint() ? Optional.of(gatewayAddress(w.getWaypoint())) : Optional.empty(),
         w.hasNetworkGateway() ? Optional.of(gatewayAddress(w.getNetworkGateway())) : Optional.empty(),
-        w.getNode(),
-        w.getCanonicalName(),
-        w.getCanonicalRevision(),
+        CommonParsers.shared(w.getNode()),
+        CommonParsers.shared(w.getCanonicalName()),
+        CommonParsers.shared(w.getCanonicalRevision()),
         type,
-        w.getWorkloadName(),
+        CommonParsers.shared(w.getWorkloadName()),
         w.getNativeTunnel(),
         appTunnel,
         services,
-        w.getAuthorizationPoliciesList(),
+        w.getAuthorizationPoliciesList().stream().map(CommonParsers::shared).toList(),
         status,
-        w.getClusterId().isEmpty() ? Workload.DEFAULT_CLUSTER_ID : w.getClusterId(),
+        w.getClusterId().isEmpty() ? Workload.DEFAULT_CLUSTER_ID : CommonParsers.shared(w.getClusterId()),
         locality,
         networkMode,
         w.hasCapacity() ? w.getCapacity().getValue() & Integer.MAX_VALUE : Workload.DEFAULT_CAPACITY);

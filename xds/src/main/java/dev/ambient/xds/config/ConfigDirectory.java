@@ -38,6 +38,8 @@ public final class ConfigDirectory {
   private final String rootNamespace;
   /** Last good documents per file. */
   private final Map<Path, List<ConfigDocument>> lastGood = new HashMap<>();
+  /** The text each {@link #lastGood} entry was parsed from: an unchanged file is not parsed again. */
+  private final Map<Path, String> lastGoodText = new HashMap<>();
 
   private ConfigDirectory(Path directory, String rootNamespace) {
     this.directory = requireNonNull(directory, "directory");
@@ -74,6 +76,7 @@ public final class ConfigDirectory {
       return SnapshotAssembler.assemble(documents(files, false, errors), rootNamespace, errors);
     }
     lastGood.keySet().retainAll(files);
+    lastGoodText.keySet().retainAll(files);
     return SnapshotAssembler.assemble(documents(files, true, errors), rootNamespace, errors);
   }
 
@@ -82,7 +85,12 @@ public final class ConfigDirectory {
     for (Path file : files) {
       if (read) {
         try {
-          lastGood.put(file, ConfigDocument.parseAll(Files.readString(file)));
+          String text = Files.readString(file);
+          // Parsing is most of a reload (SnakeYAML); a watcher event usually concerns one file of many.
+          if (!text.equals(lastGoodText.get(file)) || !lastGood.containsKey(file)) {
+            lastGood.put(file, ConfigDocument.parseAll(text));
+            lastGoodText.put(file, text);
+          }
         } catch (ConfigException e) {
           errors.add(e.in(file));
         } catch (CharacterCodingException e) {

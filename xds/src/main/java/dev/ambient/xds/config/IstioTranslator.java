@@ -8,6 +8,7 @@ import dev.ambient.xds.config.IstioSchema.AuthorizationPolicy;
 import dev.ambient.xds.config.IstioSchema.IstioObject;
 import dev.ambient.xds.config.IstioSchema.PeerAuthentication;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +54,12 @@ final class IstioTranslator {
     Map<String, TreeSet<String>> bound = new LinkedHashMap<>();
     Map<String, List<String>> warnings = new LinkedHashMap<>();
     List<PeerAuthentication> peerAuthentications = new ArrayList<>();
+    // A selector policy outside the root namespace only binds workloads of its own namespace: look those up
+    // instead of scanning every workload for every policy (10,000 workloads x 500 policies took ~1 s a reload).
+    Map<String, List<WorkloadRef>> byNamespace = new HashMap<>();
+    for (WorkloadRef w : workloads) {
+      byNamespace.computeIfAbsent(w.namespace(), k -> new ArrayList<>()).add(w);
+    }
     for (IstioObject o : objects) {
       switch (o) {
         case AuthorizationPolicy ap -> {
@@ -64,9 +71,10 @@ final class IstioTranslator {
           String name = a.getNamespace() + "/" + a.getName();
           policies.put(name, a);
           if (a.getScope() == Scope.WORKLOAD_SELECTOR && ap.spec().selector() != null) {
-            for (WorkloadRef w : workloads) {
-              boolean inScope = w.namespace().equals(a.getNamespace()) || a.getNamespace().equals(rootNamespace);
-              if (inScope && ap.spec().selector().matches(w.labels())) {
+            List<WorkloadRef> candidates = a.getNamespace().equals(rootNamespace)
+                ? workloads : byNamespace.getOrDefault(a.getNamespace(), List.of());
+            for (WorkloadRef w : candidates) {
+              if (ap.spec().selector().matches(w.labels())) {
                 bound.computeIfAbsent(w.uid(), k -> new TreeSet<>()).add(name);
               }
             }
