@@ -274,7 +274,7 @@ class NodeInteropTest {
     NodeProcess nodeServer = startNodeServer("--mode", "echo");
     HboneClient client = track(HboneClient.builder().build());
     HboneConnectRequest request = HboneConnectRequest.of(tls(clientCert), SpiffeId.parse(SERVER_ID),
-        nodeServer.address(), Authority.parse("10.0.0.1:8080").orElseThrow());
+        nodeServer.address(), Authority.parse("198.18.0.1:8080").orElseThrow());
 
     HboneStream stream = client.open(request).get(20, SECONDS);
     assertThat(stream.responseHeaders().status()).hasToString("200");
@@ -289,7 +289,7 @@ class NodeInteropTest {
     Map<String, Object> seen = nodeServer.awaitEvent("stream", Duration.ofSeconds(10));
     assertThat(seen).as(nodeServer.describe())
         .containsEntry("method", "CONNECT")
-        .containsEntry("authority", "10.0.0.1:8080")
+        .containsEntry("authority", "198.18.0.1:8080")
         .containsEntry("peerId", CLIENT_ID)
         .containsEntry("status", 200L);
     Map<String, Object> conn = nodeServer.event("connection").orElseThrow();
@@ -307,7 +307,7 @@ class NodeInteropTest {
     NodeProcess nodeServer = startNodeServer("--mode", "echo", "--ztunnel-settings");
     HboneClient client = track(HboneClient.builder().build());
     HboneConnectRequest request = HboneConnectRequest.of(tls(clientCert), SpiffeId.parse(SERVER_ID),
-        nodeServer.address(), Authority.parse("[fd00::1]:443").orElseThrow());
+        nodeServer.address(), Authority.parse("[2001:db8::1]:443").orElseThrow());
 
     HboneStream stream = client.open(request).get(20, SECONDS);
     byte[] payload = pattern(3 * MIB + 17);
@@ -315,7 +315,7 @@ class NodeInteropTest {
 
     assertThat(echo.bytes()).isEqualTo(payload.length);
     assertThat(echo.sha256()).isEqualTo(sha256(payload));
-    assertThat(nodeServer.awaitEvent("stream", Duration.ofSeconds(10))).containsEntry("authority", "[fd00::1]:443");
+    assertThat(nodeServer.awaitEvent("stream", Duration.ofSeconds(10))).containsEntry("authority", "[2001:db8::1]:443");
   }
 
   @Test
@@ -323,7 +323,7 @@ class NodeInteropTest {
     NodeProcess nodeServer = startNodeServer("--mode", "reject-401");
     HboneClient client = track(HboneClient.builder().build());
     HboneConnectRequest request = HboneConnectRequest.of(tls(clientCert), SpiffeId.parse(SERVER_ID),
-        nodeServer.address(), Authority.parse("10.0.0.1:8080").orElseThrow());
+        nodeServer.address(), Authority.parse("198.18.0.1:8080").orElseThrow());
 
     HboneException e = failure(client.open(request));
 
@@ -338,7 +338,7 @@ class NodeInteropTest {
     HboneClient client = track(HboneClient.builder().build());
     HboneConnectRequest request = HboneConnectRequest.of(tls(clientCert),
         SpiffeId.parse("spiffe://" + TD + "/ns/default/sa/somebody-else"),
-        nodeServer.address(), Authority.parse("10.0.0.1:8080").orElseThrow());
+        nodeServer.address(), Authority.parse("198.18.0.1:8080").orElseThrow());
 
     HboneException e = failure(client.open(request));
     System.out.println("HboneClient refusing the Node server: " + e);
@@ -367,7 +367,7 @@ class NodeInteropTest {
         WorkloadCertificate.of(cert.privateKey(), cert.leaf(), cert.intermediates(), TrustBundle.of(meshCa.root())),
         TlsOptions.DEFAULT);
     HboneConnectRequest request = HboneConnectRequest.of(tls, SpiffeId.parse(SERVER_ID),
-        nodeServer.address(), Authority.parse("10.0.0.1:8080").orElseThrow());
+        nodeServer.address(), Authority.parse("198.18.0.1:8080").orElseThrow());
 
     HboneException e = failure(client.open(request));
     System.out.println("HboneClient refused by the Node server: " + e);
@@ -388,20 +388,20 @@ class NodeInteropTest {
     String connect = "127.0.0.1:" + nodeServer.address().getPort();
 
     NodeResult ok = runNodeClient(List.of("--certs", certDir.resolve("client").toString(), "--connect", connect,
-        "--authority", "10.0.0.1:80", "--expect-id", SERVER_ID, "--bytes", "100000"));
+        "--authority", "198.18.0.1:80", "--expect-id", SERVER_ID, "--bytes", "100000"));
     assertThat(ok.exitCode()).as(ok.describe()).isZero();
     assertThat(ok.event("echo")).containsEntry("sha256", sha256(pattern(100_000)));
 
     NodeResult get = runNodeClient(List.of("--certs", certDir.resolve("client").toString(), "--connect", connect,
-        "--authority", "10.0.0.1:80", "--expect-id", SERVER_ID, "--method", "GET"));
+        "--authority", "198.18.0.1:80", "--expect-id", SERVER_ID, "--method", "GET"));
     assertThat(get.event("response")).as(get.describe()).containsEntry("status", 400L);
 
     NodeResult wrongId = runNodeClient(List.of("--certs", certDir.resolve("client").toString(), "--connect", connect,
-        "--authority", "10.0.0.1:80", "--expect-id", CLIENT_ID));
+        "--authority", "198.18.0.1:80", "--expect-id", CLIENT_ID));
     assertThat(wrongId.exitCode()).as(wrongId.describe()).isEqualTo(3);
 
     NodeResult otherDomain = runNodeClient(List.of("--certs", certDir.resolve("other-domain").toString(),
-        "--connect", connect, "--authority", "10.0.0.1:80", "--expect-id", SERVER_ID));
+        "--connect", connect, "--authority", "198.18.0.1:80", "--expect-id", SERVER_ID));
     assertThat(otherDomain.exitCode()).as(otherDomain.describe()).isNotZero();
     assertThat(otherDomain.events("response")).isEmpty();
     assertThat(nodeServer.awaitEvent("connection", Duration.ofSeconds(5))).isNotNull();
@@ -410,7 +410,7 @@ class NodeInteropTest {
             .containsEntry("peerId", "spiffe://other.domain/ns/default/sa/node-client"));
 
     NodeResult foreign = runNodeClient(List.of("--certs", certDir.resolve("foreign").toString(),
-        "--connect", connect, "--authority", "10.0.0.1:80", "--expect-id", SERVER_ID));
+        "--connect", connect, "--authority", "198.18.0.1:80", "--expect-id", SERVER_ID));
     assertThat(foreign.exitCode()).as(foreign.describe()).isNotZero();
     assertThat(foreign.events("response")).isEmpty();
   }

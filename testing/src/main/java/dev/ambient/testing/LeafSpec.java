@@ -82,7 +82,7 @@ public final class LeafSpec {
     return new LeafSpec(uris, notBefore, notAfter, extendedKeyUsages, List.of(dnsNames), ipAddresses, keyAlgorithm);
   }
 
-  /** IP address SANs in textual form ({@code 10.0.0.1}, {@code fd00::1}). */
+  /** IP address SANs in textual form ({@code 198.18.0.1}, {@code 2001:db8::1}). */
   public LeafSpec ipAddresses(String... ipAddresses) {
     return new LeafSpec(uris, notBefore, notAfter, extendedKeyUsages, dnsNames, List.of(ipAddresses), keyAlgorithm);
   }

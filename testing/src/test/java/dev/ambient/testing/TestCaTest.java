@@ -67,13 +67,13 @@ class TestCaTest {
         .notBefore(nb).notAfter(na)
         .extendedKeyUsages(LeafSpec.ExtendedKeyUsage.SERVER_AUTH)
         .dnsNames("example.test")
-        .ipAddresses("10.0.0.1")
+        .ipAddresses("198.18.0.1")
         .keyAlgorithm(LeafSpec.KeyAlgorithm.RSA_2048));
 
     assertThat(c.leaf().getNotBefore().toInstant()).isEqualTo(nb);
     assertThat(c.leaf().getNotAfter().toInstant()).isEqualTo(na);
     assertThat(c.leaf().getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1");
-    assertThat(c.leaf().getSubjectAlternativeNames()).containsExactly(List.of(2, "example.test"), List.of(7, "10.0.0.1"));
+    assertThat(c.leaf().getSubjectAlternativeNames()).containsExactly(List.of(2, "example.test"), List.of(7, "198.18.0.1"));
     assertThat(c.privateKey().getAlgorithm()).isEqualTo("RSA");
   }
 

@@ -10,7 +10,7 @@ import java.util.Set;
  *
  * @param addresses upserted workloads (by uid) and services (by {@code namespace/hostname})
  * @param removedAddresses names from {@code removed_resources}: a uid, a {@code namespace/hostname}, or
- *     an on-demand alias such as {@code /10.0.0.5} that never named a held resource
+ *     an on-demand alias such as {@code /198.18.0.5} that never named a held resource
  * @param authorizations upserted policies by {@code namespace/name}
  * @param removedAuthorizations removed policy names
  */

@@ -34,7 +34,7 @@ final class YamlValues {
     }
   }
 
-  /** An IP with an optional prefix length, e.g. {@code 10.0.0.0/8}. */
+  /** An IP with an optional prefix length, e.g. {@code 198.18.0.0/15}. */
   static final class Cidr {
     private final IpLiterals.Cidr cidr;
 
@@ -66,7 +66,7 @@ final class YamlValues {
     static NetworkIp of(String text) {
       int slash = text.indexOf('/');
       if (slash < 0) {
-        throw new IllegalArgumentException("'" + text + "' must be <network>/<ip> (the network may be empty: \"/10.0.0.1\")");
+        throw new IllegalArgumentException("'" + text + "' must be <network>/<ip> (the network may be empty: \"/198.18.0.1\")");
       }
       return new NetworkIp(NetworkAddress.newBuilder().setNetwork(text.substring(0, slash))
           .setAddress(IpLiterals.parseBytes(text.substring(slash + 1))).build());

@@ -119,9 +119,9 @@ class CertificateAuthorityTest {
   void issueServing_hasDnsAndIpSansAndServerAuth() throws Exception {
     CertificateAuthority ca = CertificateAuthority.loadOrCreate(dir, "cluster.local", Clock.systemUTC());
     ServingCertificate s = ca.issueServing(List.of("istiod.istio-system.svc"),
-        List.of(java.net.InetAddress.getByName("10.1.2.3")), Duration.ofDays(1));
+        List.of(java.net.InetAddress.getByName("198.18.1.3")), Duration.ofDays(1));
     List<Object> sans = s.leaf().getSubjectAlternativeNames().stream().map(l -> (Object) l.get(1)).toList();
-    assertThat(sans).containsExactly("istiod.istio-system.svc", "10.1.2.3");
+    assertThat(sans).containsExactly("istiod.istio-system.svc", "198.18.1.3");
     assertThat(s.leaf().getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1");
     assertThat(Pem.privateKey(s.privateKeyPem())).isEqualTo(s.privateKey());
   }

@@ -35,7 +35,7 @@ final class Fixtures {
         .setUid("Kubernetes//Pod/ns/" + name)
         .setName(name)
         .setNamespace("ns")
-        .addAddresses(ip(10, 0, 0, 5))
+        .addAddresses(ip(198, 18, 0, 5))
         .setTunnelProtocol(TunnelProtocol.HBONE)
         .putServices("ns/svc.ns.svc.cluster.local", PortList.newBuilder()
             .addPorts(Port.newBuilder().setServicePort(80).setTargetPort(8080)).build());
@@ -46,7 +46,7 @@ final class Fixtures {
         .setName(name)
         .setNamespace("ns")
         .setHostname(name + ".ns.svc.cluster.local")
-        .addAddresses(NetworkAddress.newBuilder().setAddress(ip(10, 96, 0, 1)))
+        .addAddresses(NetworkAddress.newBuilder().setAddress(ip(198, 19, 96, 1)))
         .addPorts(Port.newBuilder().setServicePort(80).setTargetPort(8080))
         .setWaypoint(GatewayAddress.newBuilder()
             .setHostname(NamespacedHostname.newBuilder().setNamespace("ns").setHostname("wp.ns.svc.cluster.local"))
@@ -70,6 +70,6 @@ final class Fixtures {
         .addRules(Rule.newBuilder().addClauses(Clause.newBuilder().addMatches(Match.newBuilder()
             .addNotPrincipals(StringMatch.newBuilder().setPresence(com.google.protobuf.Empty.getDefaultInstance()))
             .addDestinationPorts(8080)
-            .addSourceIps(dev.ambient.xds.api.security.Address.newBuilder().setAddress(ip(10, 0, 0, 0)).setLength(8)))));
+            .addSourceIps(dev.ambient.xds.api.security.Address.newBuilder().setAddress(ip(198, 18, 0, 0)).setLength(15)))));
   }
 }

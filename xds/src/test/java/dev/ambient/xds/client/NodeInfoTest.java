@@ -10,7 +10,7 @@ class NodeInfoTest {
   @Test
   void fromEnvironment_idAndMetadata() {
     NodeInfo n = NodeInfo.fromEnvironment(Map.of(
-        "INSTANCE_IP", "10.0.0.9",
+        "INSTANCE_IP", "198.18.0.9",
         "POD_NAME", "ztunnel-abc",
         "POD_NAMESPACE", "istio-system",
         "NODE_NAME", "node-1",
@@ -19,11 +19,11 @@ class NodeInfoTest {
         "ISTIO_METAJSON_LABELS", "{\"app\":\"z\",\"n\":3,\"l\":[true,null]}",
         "ISTIO_METAJSON_BROKEN", "{not json",
         "UNRELATED", "x"));
-    assertThat(n.id()).isEqualTo("ztunnel~10.0.0.9~ztunnel-abc.istio-system~istio-system.svc.cluster.local");
+    assertThat(n.id()).isEqualTo("ztunnel~198.18.0.9~ztunnel-abc.istio-system~istio-system.svc.cluster.local");
     Map<String, Value> md = n.metadata().getFieldsMap();
     assertThat(md.get("NAME").getStringValue()).isEqualTo("ztunnel-abc");
     assertThat(md.get("NAMESPACE").getStringValue()).isEqualTo("istio-system");
-    assertThat(md.get("INSTANCE_IPS").getStringValue()).isEqualTo("10.0.0.9");
+    assertThat(md.get("INSTANCE_IPS").getStringValue()).isEqualTo("198.18.0.9");
     assertThat(md.get("NODE_NAME").getStringValue()).isEqualTo("node-1");
     assertThat(md.get("CLUSTER_ID").getStringValue()).isEqualTo("c1");
     assertThat(md.get("DNS_CAPTURE").getStringValue()).isEqualTo("false");

@@ -48,7 +48,7 @@ class ParsersTest {
         Arguments.of("service VIP of 3 bytes", address(service("s").addAddresses(NetworkAddress.newBuilder().setAddress(ip(1, 2, 3)))),
             "invalid IP address length 3"),
         Arguments.of("VIP prefix longer than the address", address(service("s").addAddresses(NetworkAddress.newBuilder()
-            .setAddress(ip(10, 0, 0, 0)).setLength(33))), "invalid prefix length 33"),
+            .setAddress(ip(198, 18, 0, 0)).setLength(33))), "invalid prefix length 33"),
         Arguments.of("UNSPECIFIED routing preference", address(service("s").setLoadBalancing(LoadBalancing.newBuilder()
             .addRoutingPreferenceValue(1).addRoutingPreferenceValue(0))), "UNSPECIFIED_SCOPE"),
         Arguments.of("unknown routing preference", address(service("s").setLoadBalancing(LoadBalancing.newBuilder()
@@ -97,20 +97,20 @@ class ParsersTest {
   @Test
   void workload_explicitValues_kept() throws Exception {
     Workload w = WorkloadParser.parse(workload("p").setTrustDomain("td").setServiceAccount("sa").setClusterId("c2")
-        .setCapacity(UInt32Value.of(0)).addAddresses(ip(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)).build());
+        .setCapacity(UInt32Value.of(0)).addAddresses(ip(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)).build());
     assertThat(w.trustDomain()).isEqualTo("td");
     assertThat(w.serviceAccount()).isEqualTo("sa");
     assertThat(w.clusterId()).isEqualTo("c2");
     assertThat(w.capacity()).isZero();
-    assertThat(w.addresses()).containsExactly(InetAddress.getByName("10.0.0.5"), InetAddress.getByName("fd00::1"));
+    assertThat(w.addresses()).containsExactly(InetAddress.getByName("198.18.0.5"), InetAddress.getByName("2001:db8::1"));
     assertThat(w.services().get("ns/svc.ns.svc.cluster.local")).containsExactly(new Port(80, 8080));
   }
 
   @Test
   void service_vipsPortsWaypointAndSans() throws Exception {
     Service s = ServiceParser.parse(service("s")
-        .addAddresses(NetworkAddress.newBuilder().setNetwork("n1").setAddress(ip(10, 1, 0, 0)).setLength(16))
-        .addAddresses(NetworkAddress.newBuilder().setAddress(ip(10, 96, 0, 2)).setLength(32))
+        .addAddresses(NetworkAddress.newBuilder().setNetwork("n1").setAddress(ip(198, 19, 0, 0)).setLength(16))
+        .addAddresses(NetworkAddress.newBuilder().setAddress(ip(198, 19, 96, 2)).setLength(32))
         .addPorts(dev.ambient.xds.api.workload.Port.newBuilder().setServicePort(70000).setTargetPort(1))
         .addSubjectAltNames("spiffe://cluster.local/ns/ns/sa/s")
         .addSubjectAltNames("not a spiffe id")
@@ -118,7 +118,7 @@ class ParsersTest {
         .build());
     assertThat(s.key()).isEqualTo("ns/s.ns.svc.cluster.local");
     assertThat(s.addresses()).extracting(dev.ambient.xds.client.NetworkAddress::isCidr).containsExactly(false, true, false);
-    assertThat(s.addresses().get(1).key()).isEqualTo("n1/10.1.0.0");
+    assertThat(s.addresses().get(1).key()).isEqualTo("n1/198.19.0.0");
     assertThat(s.addresses().get(1).prefixLength()).isEqualTo(16);
     assertThat(s.ports()).containsExactly(new Port(80, 8080), new Port(70000 & 0xFFFF, 1));
     assertThat(s.subjectAltNames()).containsExactly(SpiffeId.of("cluster.local", "ns", "s"));
@@ -136,8 +136,8 @@ class ParsersTest {
             .addPrincipals(StringMatch.newBuilder().setPrefix("spiffe://"))
             .addPrincipals(StringMatch.newBuilder().setSuffix("/sa/x"))
             .addSourceIps(dev.ambient.xds.api.security.Address.newBuilder().setAddress(ip(1, 2, 3)).setLength(24))
-            .addSourceIps(dev.ambient.xds.api.security.Address.newBuilder().setAddress(ip(10, 0, 0, 0)).setLength(40))
-            .addSourceIps(dev.ambient.xds.api.security.Address.newBuilder().setAddress(ip(10, 0, 0, 0)).setLength(8))
+            .addSourceIps(dev.ambient.xds.api.security.Address.newBuilder().setAddress(ip(198, 18, 0, 0)).setLength(40))
+            .addSourceIps(dev.ambient.xds.api.security.Address.newBuilder().setAddress(ip(198, 18, 0, 0)).setLength(15))
             .addServiceAccounts(dev.ambient.xds.api.security.ServiceAccountMatch.newBuilder().setNamespace("ns").setServiceAccount("sa"))
             .addDestinationPorts(65536 + 443)))).build());
     assertThat(a.key()).isEqualTo("ns/p");
@@ -146,7 +146,7 @@ class ParsersTest {
     assertThat(m.namespaces()).containsExactly(new Authorization.StringMatch.Exact("ns"));
     assertThat(m.principals()).containsExactly(
         new Authorization.StringMatch.Prefix("spiffe://"), new Authorization.StringMatch.Suffix("/sa/x"));
-    assertThat(m.sourceIps()).containsExactly(new Authorization.IpNet(InetAddress.getByName("10.0.0.0"), 8));
+    assertThat(m.sourceIps()).containsExactly(new Authorization.IpNet(InetAddress.getByName("198.18.0.0"), 15));
     assertThat(m.serviceAccounts()).containsExactly(new Authorization.ServiceAccountMatch("ns", "sa"));
     assertThat(m.destinationPorts()).containsExactly(443);
   }

@@ -120,7 +120,7 @@ class XdsClientTest {
     server.send(response(Rpc.TYPE_ADDRESS, "n1", List.of(resource("Kubernetes//Pod/ns/p1", "v1", address(workload("p1"))))));
     server.next();
     server.send(response(Rpc.TYPE_ADDRESS, "n2",
-        List.of(resource("Kubernetes//Pod/ns/p2", "v1", address(workload("p2").clearAddresses().addAddresses(ip(10, 0, 0, 6))))),
+        List.of(resource("Kubernetes//Pod/ns/p2", "v1", address(workload("p2").clearAddresses().addAddresses(ip(198, 18, 0, 6))))),
         "Kubernetes//Pod/ns/p1"));
     assertThat(server.next().getResponseNonce()).isEqualTo("n2");
     await().until(() -> watcher.updates.size() == 2);
@@ -196,29 +196,29 @@ class XdsClientTest {
     assertThat(z.getResourceNamesSubscribeList()).isEmpty();
     assertThat(client.synced(Rpc.TYPE_ADDRESS)).isDone();
 
-    var found = client.demand("/10.0.0.5", Duration.ofSeconds(10));
+    var found = client.demand("/198.18.0.5", Duration.ofSeconds(10));
     DeltaDiscoveryRequest sub = server.next();
-    assertThat(sub.getResourceNamesSubscribeList()).containsExactly("/10.0.0.5");
+    assertThat(sub.getResourceNamesSubscribeList()).containsExactly("/198.18.0.5");
     assertThat(sub.hasNode()).isFalse();
     server.send(response(Rpc.TYPE_ADDRESS, "n1",
-        List.of(resource("Kubernetes//Pod/ns/p1", "v1", address(workload("p1")), "/10.0.0.5"))));
+        List.of(resource("Kubernetes//Pod/ns/p1", "v1", address(workload("p1")), "/198.18.0.5"))));
     Optional<AddressResource> r = found.get(5, TimeUnit.SECONDS);
     assertThat(r).get().extracting(AddressResource::key).isEqualTo("Kubernetes//Pod/ns/p1");
     server.next(); // ack
 
     // Held now: answered from the cache by alias without asking.
-    assertThat(client.demand("/10.0.0.5", Duration.ofSeconds(1)).get(5, TimeUnit.SECONDS)).isPresent();
+    assertThat(client.demand("/198.18.0.5", Duration.ofSeconds(1)).get(5, TimeUnit.SECONDS)).isPresent();
 
-    var missing = client.demand("/10.9.9.9", Duration.ofSeconds(10));
-    assertThat(server.next().getResourceNamesSubscribeList()).containsExactly("/10.9.9.9");
-    server.send(response(Rpc.TYPE_ADDRESS, "n2", List.of(), "/10.9.9.9"));
+    var missing = client.demand("/198.18.9.9", Duration.ofSeconds(10));
+    assertThat(server.next().getResourceNamesSubscribeList()).containsExactly("/198.18.9.9");
+    server.send(response(Rpc.TYPE_ADDRESS, "n2", List.of(), "/198.18.9.9"));
     assertThat(missing.get(5, TimeUnit.SECONDS)).isEmpty();
     server.next();
 
     server.fail(Status.UNAVAILABLE.withDescription("transport is closing"));
     DeltaDiscoveryRequest again = server.next();
     assertThat(again.getInitialResourceVersionsMap()).containsExactlyInAnyOrderEntriesOf(Map.of(
-        "Kubernetes//Pod/ns/p1", "v1", "/10.0.0.5", "", "/10.9.9.9", ""));
+        "Kubernetes//Pod/ns/p1", "v1", "/198.18.0.5", "", "/198.18.9.9", ""));
     assertThat(registry.get("istio_xds_connection_terminations").tag("reason", "Reconnect").counter().count())
         .isEqualTo(1.0);
   }
@@ -228,7 +228,7 @@ class XdsClientTest {
     FakeScheduler clock = new FakeScheduler();
     client = base().onDemand(true).scheduler(clock).build();
     startAndExpectInitial();
-    var f = client.demand("/10.1.1.1", Duration.ofSeconds(3));
+    var f = client.demand("/198.19.1.1", Duration.ofSeconds(3));
     server.next();
     FakeScheduler.Task timeout = clock.next();
     assertThat(timeout.delay()).isEqualTo(Duration.ofSeconds(3));
@@ -237,7 +237,7 @@ class XdsClientTest {
     assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
         .cause().isInstanceOf(TimeoutException.class)
-        .hasMessageContaining("\"/10.1.1.1\"").hasMessageContaining("3000 ms");
+        .hasMessageContaining("\"/198.19.1.1\"").hasMessageContaining("3000 ms");
   }
 
   @Test

@@ -54,12 +54,12 @@ class AuthorizationPolicyTranslatorTest {
             "rules { clauses { matches { not_namespaces { suffix: '-test' } } } }"),
         // from: IPs
         row("fromIpBlocks_becomeSourceIpsWithFullLengthForBareIps", "ALLOW",
-            "- from: [{source: {ipBlocks: ['10.0.0.0/8', '1.2.3.4', 'fd00::1', 'not-an-ip', '']}}]",
-            "rules { clauses { matches { source_ips { address: '\\n\\0\\0\\0' length: 8 }"
+            "- from: [{source: {ipBlocks: ['198.18.0.0/15', '1.2.3.4', '2001:db8::1', 'not-an-ip', '']}}]",
+            "rules { clauses { matches { source_ips { address: '\\306\\022\\0\\0' length: 15 }"
                 + " source_ips { address: '\\001\\002\\003\\004' length: 32 }"
-                + " source_ips { address: '\\375\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\001' length: 128 } } } }"),
-        row("fromNotIpBlocks_becomeNotSourceIps", "ALLOW", "- from: [{source: {notIpBlocks: ['10.1.0.0/16']}}]",
-            "rules { clauses { matches { not_source_ips { address: '\\n\\001\\0\\0' length: 16 } } } }"),
+                + " source_ips { address: '\\040\\001\\015\\270\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\001' length: 128 } } } }"),
+        row("fromNotIpBlocks_becomeNotSourceIps", "ALLOW", "- from: [{source: {notIpBlocks: ['198.19.0.0/16']}}]",
+            "rules { clauses { matches { not_source_ips { address: '\\306\\023\\0\\0' length: 16 } } } }"),
         // from: service accounts
         row("fromServiceAccounts_bareGetsPolicyNamespace", "ALLOW",
             "- from: [{source: {serviceAccounts: [sa1, other/sa2]}}]",
@@ -99,9 +99,9 @@ class AuthorizationPolicyTranslatorTest {
             "rules { clauses { matches { destination_ports: 80 } matches { destination_ports: 443 } } }"),
         // when
         row("whenSourceIp_fillsSourceIps", "ALLOW",
-            "- when: [{key: source.ip, values: ['10.0.0.1'], notValues: ['10.0.0.2/31']}]",
-            "rules { clauses { matches { source_ips { address: '\\n\\0\\0\\001' length: 32 }"
-                + " not_source_ips { address: '\\n\\0\\0\\002' length: 31 } } } }"),
+            "- when: [{key: source.ip, values: ['198.18.0.1'], notValues: ['198.18.0.2/31']}]",
+            "rules { clauses { matches { source_ips { address: '\\306\\022\\0\\001' length: 32 }"
+                + " not_source_ips { address: '\\306\\022\\0\\002' length: 31 } } } }"),
         row("whenSourceNamespace_fillsNamespaces", "ALLOW",
             "- when: [{key: source.namespace, values: [a], notValues: ['b*']}]",
             "rules { clauses { matches { namespaces { exact: 'a' } not_namespaces { prefix: 'b' } } } }"),
@@ -109,9 +109,9 @@ class AuthorizationPolicyTranslatorTest {
             "- when: [{key: source.principal, values: ['*'], notValues: [x]}]",
             "rules { clauses { matches { principals { presence {} } not_principals { exact: 'x' } } } }"),
         row("whenDestinationIp_fillsDestinationIps", "ALLOW",
-            "- when: [{key: destination.ip, values: ['10.0.0.0/24'], notValues: ['10.0.0.1']}]",
-            "rules { clauses { matches { destination_ips { address: '\\n\\0\\0\\0' length: 24 }"
-                + " not_destination_ips { address: '\\n\\0\\0\\001' length: 32 } } } }"),
+            "- when: [{key: destination.ip, values: ['198.18.0.0/24'], notValues: ['198.18.0.1']}]",
+            "rules { clauses { matches { destination_ips { address: '\\306\\022\\0\\0' length: 24 }"
+                + " not_destination_ips { address: '\\306\\022\\0\\001' length: 32 } } } }"),
         row("whenDestinationPort_fillsDestinationPorts", "ALLOW",
             "- when: [{key: destination.port, values: ['80'], notValues: ['81']}]",
             "rules { clauses { matches { destination_ports: 80 not_destination_ports: 81 } } }"),
@@ -238,7 +238,7 @@ class AuthorizationPolicyTranslatorTest {
       assertThat(Authorization.parseFrom(a.toByteArray())).isEqualTo(a);
     }
     Authorization full = translate("ns", "selector: {matchLabels: {a: b}}\naction: DENY\n"
-        + "rules: [{from: [{source: {ipBlocks: ['fd00::/8'], principals: ['*']}}], to: [{operation: {ports: ['1']}}]}]");
+        + "rules: [{from: [{source: {ipBlocks: ['2001:db8::/8'], principals: ['*']}}], to: [{operation: {ports: ['1']}}]}]");
     assertThat(Authorization.parseFrom(full.toByteArray())).isEqualTo(full);
     assertThat(full.getUnknownFields().asMap()).isEmpty();
   }

@@ -25,18 +25,18 @@ class ConfigDirectoryTest {
         name: a
         namespace: ns
         network: net
-        workloadIps: ["10.0.0.1", "fd00::1"]
+        workloadIps: ["198.18.0.1", "2001:db8::1"]
         labels: {app: a}
       - uid: u2
         name: b
         namespace: ns
-        workloadIps: ["10.0.0.2"]
+        workloadIps: ["198.18.0.2"]
         authorizationPolicies: [ns/explicit]
       services:
       - namespace: ns
         hostname: s.ns.svc.cluster.local
-        vips: ["net/10.96.0.1"]
-        cidrVips: [{network: net, cidr: "10.200.0.0/16"}]
+        vips: ["net/198.19.96.1"]
+        cidrVips: [{network: net, cidr: "198.19.0.0/16"}]
       """;
 
   static final String POLICIES = """
@@ -69,9 +69,9 @@ class ConfigDirectoryTest {
         .containsExactly("istio-system/istio_converted_static_strict", "ns/only-a");
     assertThat(s.addresses().get("u2").getWorkload().getAuthorizationPoliciesList())
         .containsExactly("istio-system/istio_converted_static_strict", "ns/explicit");
-    assertThat(s.aliases()).containsEntry("u1", List.of("net/10.0.0.1", "net/fd00::1"))
-        .containsEntry("u2", List.of("/10.0.0.2"))
-        .containsEntry("ns/s.ns.svc.cluster.local", List.of("net/10.96.0.1", "net/10.200.0.0/16"));
+    assertThat(s.aliases()).containsEntry("u1", List.of("net/198.18.0.1", "net/2001:db8::1"))
+        .containsEntry("u2", List.of("/198.18.0.2"))
+        .containsEntry("ns/s.ns.svc.cluster.local", List.of("net/198.19.96.1", "net/198.19.0.0/16"));
     assertThat(s.policies()).containsOnlyKeys("ns/only-a", "istio-system/istio_converted_static_strict");
   }
 
@@ -81,14 +81,14 @@ class ConfigDirectoryTest {
     ConfigDirectory config = ConfigDirectory.of(dir);
     ConfigSnapshot good = config.load().snapshot();
 
-    write("w.yaml", WORKLOADS.replace("10.0.0.2", "10.0.0.300"));
+    write("w.yaml", WORKLOADS.replace("198.18.0.2", "198.18.0.300"));
     ConfigLoadResult r = config.load();
 
     assertThat(r.snapshot()).isEqualTo(good);
     assertThat(r.errors()).singleElement().satisfies(e -> {
       assertThat(e.file()).isEqualTo(dir.resolve("w.yaml"));
       assertThat(e.line()).isEqualTo(11);
-      assertThat(e.reason()).contains("10.0.0.300");
+      assertThat(e.reason()).contains("198.18.0.300");
       assertThat(e.toString()).startsWith(dir.resolve("w.yaml") + ":11:");
     });
   }

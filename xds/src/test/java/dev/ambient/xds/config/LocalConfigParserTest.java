@@ -69,7 +69,7 @@ class LocalConfigParserTest {
         namespace: default
         hostname: example.com
         vips:
-        - /127.10.0.1
+        - /127.198.18.1
         ports:
           80: 8080
         subjectAltNames:
@@ -78,7 +78,7 @@ class LocalConfigParserTest {
         namespace: default
         hostname: example2.com
         vips:
-        - remote/127.10.0.2
+        - remote/127.198.18.2
         ports:
           80: 8080
       """;
@@ -103,7 +103,7 @@ class LocalConfigParserTest {
         .isEqualTo(TunnelProtocol.NONE);
     Service remote = c.addresses().get("default/example2.com").getService();
     assertThat(remote.getAddressesList())
-        .containsExactly(NetworkAddress.newBuilder().setNetwork("remote").setAddress(ip("127.10.0.2")).build());
+        .containsExactly(NetworkAddress.newBuilder().setNetwork("remote").setAddress(ip("127.198.18.2")).build());
     assertThat(c.addresses().get("default/example.com").getService().getSubjectAltNamesList())
         .containsExactly("spiffe://cluster.local/ns/default/sa/local");
     assertThat(c.policies()).containsOnlyKeys("default/deny-9999");
@@ -126,11 +126,11 @@ class LocalConfigParserTest {
           network: net1
           node: node-1
           hostname: a.example.com
-          workloadIps: ["10.0.0.1", "fd00::1"]
+          workloadIps: ["198.18.0.1", "2001:db8::1"]
           protocol: HBONE
           networkMode: HostNetwork
           waypoint: {destination: "ns1/waypoint.ns1.svc.cluster.local", hboneMtlsPort: 15008}
-          networkGateway: {destination: "net2/192.168.0.1", hboneMtlsPort: 15009}
+          networkGateway: {destination: "net2/198.18.200.1", hboneMtlsPort: 15009}
           applicationTunnel: {protocol: PROXY, port: 15088}
           workloadName: deploy-a
           workloadType: Deployment
@@ -154,13 +154,13 @@ class LocalConfigParserTest {
     assertThat(w.getNetwork()).isEqualTo("net1");
     assertThat(w.getNode()).isEqualTo("node-1");
     assertThat(w.getHostname()).isEqualTo("a.example.com");
-    assertThat(w.getAddressesList()).containsExactly(ip("10.0.0.1"), ip("fd00::1"));
+    assertThat(w.getAddressesList()).containsExactly(ip("198.18.0.1"), ip("2001:db8::1"));
     assertThat(w.getAddresses(1).size()).isEqualTo(16);
     assertThat(w.getNetworkMode()).isEqualTo(NetworkMode.HOST_NETWORK);
     assertThat(w.getWaypoint()).isEqualTo(GatewayAddress.newBuilder().setHostname(NamespacedHostname.newBuilder()
         .setNamespace("ns1").setHostname("waypoint.ns1.svc.cluster.local")).setHboneMtlsPort(15008).build());
     assertThat(w.getNetworkGateway()).isEqualTo(GatewayAddress.newBuilder().setAddress(NetworkAddress.newBuilder()
-        .setNetwork("net2").setAddress(ip("192.168.0.1"))).setHboneMtlsPort(15009).build());
+        .setNetwork("net2").setAddress(ip("198.18.200.1"))).setHboneMtlsPort(15009).build());
     assertThat(w.getApplicationTunnel()).isEqualTo(ApplicationTunnel.newBuilder()
         .setProtocol(ApplicationTunnel.Protocol.PROXY).setPort(15088).build());
     assertThat(w.getWorkloadName()).isEqualTo("deploy-a");
@@ -198,12 +198,12 @@ class LocalConfigParserTest {
         - name: svc
           namespace: ns
           hostname: svc.ns.svc.cluster.local
-          vips: ["/10.96.0.1", "net1/fd00::10"]
-          cidrVips: [{network: net1, cidr: "10.200.0.0/16"}]
+          vips: ["/198.19.96.1", "net1/2001:db8::10"]
+          cidrVips: [{network: net1, cidr: "198.19.0.0/16"}]
           ports: {80: 8080, 90: 0}
           subjectAltNames: ["spiffe://td/ns/ns/sa/x"]
           waypoint: {destination: "ns/wp.ns.svc.cluster.local", hboneMtlsPort: 15008}
-          weightedWaypoints: [{destination: "/10.0.0.9", weight: 7}]
+          weightedWaypoints: [{destination: "/198.18.0.9", weight: 7}]
           loadBalancer: {routingPreferences: [Network, Region, Zone, Subzone, Node, Cluster], mode: Failover, healthPolicy: AllowAll}
           ipFamilies: Dual
           canonical: true
@@ -214,16 +214,16 @@ class LocalConfigParserTest {
     Service s = c.addresses().get("ns/svc.ns.svc.cluster.local").getService();
     assertThat(s.getName()).isEqualTo("svc");
     assertThat(s.getAddressesList()).containsExactly(
-        NetworkAddress.newBuilder().setAddress(ip("10.96.0.1")).build(),
-        NetworkAddress.newBuilder().setNetwork("net1").setAddress(ip("fd00::10")).build(),
-        NetworkAddress.newBuilder().setNetwork("net1").setAddress(ip("10.200.0.0")).setLength(16).build());
+        NetworkAddress.newBuilder().setAddress(ip("198.19.96.1")).build(),
+        NetworkAddress.newBuilder().setNetwork("net1").setAddress(ip("2001:db8::10")).build(),
+        NetworkAddress.newBuilder().setNetwork("net1").setAddress(ip("198.19.0.0")).setLength(16).build());
     assertThat(s.getPortsList()).containsExactly(
         Port.newBuilder().setServicePort(80).setTargetPort(8080).build(),
         Port.newBuilder().setServicePort(90).build());
     assertThat(s.getSubjectAltNamesList()).containsExactly("spiffe://td/ns/ns/sa/x");
     assertThat(s.getWaypoint().getHostname().getHostname()).isEqualTo("wp.ns.svc.cluster.local");
     assertThat(s.getWeightedWaypoints(0).getWeight()).isEqualTo(7);
-    assertThat(s.getWeightedWaypoints(0).getDestination().getAddress().getAddress()).isEqualTo(ip("10.0.0.9"));
+    assertThat(s.getWeightedWaypoints(0).getDestination().getAddress().getAddress()).isEqualTo(ip("198.18.0.9"));
     assertThat(s.getLoadBalancing()).isEqualTo(LoadBalancing.newBuilder()
         .addRoutingPreference(LoadBalancing.Scope.NETWORK).addRoutingPreference(LoadBalancing.Scope.REGION)
         .addRoutingPreference(LoadBalancing.Scope.ZONE).addRoutingPreference(LoadBalancing.Scope.SUBZONE)
@@ -250,9 +250,9 @@ class LocalConfigParserTest {
                 notPrincipals: [Presence]
                 serviceAccounts: [{namespace: ns, serviceAccount: sa}]
                 notServiceAccounts: [{namespace: ns2, serviceAccount: sa2}]
-                sourceIps: ["10.0.0.0/8"]
-                notSourceIps: ["10.1.0.1"]
-                destinationIps: ["fd00::/64"]
+                sourceIps: ["198.18.0.0/15"]
+                notSourceIps: ["198.19.0.1"]
+                destinationIps: ["2001:db8::/64"]
                 notDestinationIps: ["::1"]
                 destinationPorts: [80]
                 notDestinationPorts: [81]
@@ -275,7 +275,7 @@ class LocalConfigParserTest {
     assertThat(m.getServiceAccountsList())
         .containsExactly(ServiceAccountMatch.newBuilder().setNamespace("ns").setServiceAccount("sa").build());
     assertThat(m.getNotServiceAccountsList()).hasSize(1);
-    assertThat(m.getSourceIps(0).getLength()).isEqualTo(8);
+    assertThat(m.getSourceIps(0).getLength()).isEqualTo(15);
     assertThat(m.getNotSourceIps(0).getLength()).isEqualTo(32);
     assertThat(m.getDestinationIps(0).getLength()).isEqualTo(64);
     assertThat(m.getNotDestinationIps(0).getLength()).isEqualTo(128);
@@ -290,7 +290,7 @@ class LocalConfigParserTest {
         workloads:
         - uid: u
           name: n
-          workloadIP: ["10.0.0.1"]
+          workloadIP: ["198.18.0.1"]
         """))
         .isInstanceOfSatisfying(ConfigException.class, e -> {
           assertThat(e.line()).isEqualTo(4);
@@ -304,13 +304,13 @@ class LocalConfigParserTest {
         workloads:
         - uid: u
           workloadIps:
-          - 10.0.0.1
-          - 10.0.0.256
+          - 198.18.0.1
+          - 198.18.0.256
         """))
         .isInstanceOfSatisfying(ConfigException.class, e -> {
           assertThat(e.line()).isEqualTo(5);
           assertThat(e.column()).isEqualTo(5);
-          assertThat(e.reason()).contains("10.0.0.256");
+          assertThat(e.reason()).contains("198.18.0.256");
         });
   }
 

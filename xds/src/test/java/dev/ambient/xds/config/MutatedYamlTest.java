@@ -28,7 +28,7 @@ class MutatedYamlTest {
       """
       policies:
       - {name: p, namespace: n, scope: Global, action: Deny, dryRun: false,
-         rules: [[[{principals: [Presence, {Exact: a}], sourceIps: ["10.0.0.0/8"], destinationPorts: [80]}]]]}
+         rules: [[[{principals: [Presence, {Exact: a}], sourceIps: ["198.18.0.0/15"], destinationPorts: [80]}]]]}
       """);
 
   @Test

@@ -25,7 +25,7 @@ import java.util.Optional;
 /** Builders for policies, workloads and connections in the authz tests. */
 final class AuthzFixtures {
   static final SpiffeId CLIENT = SpiffeId.of("cluster.local", "client-ns", "client-sa");
-  static final String DST_IP = "10.0.0.2";
+  static final String DST_IP = "198.18.0.2";
   static final int DST_PORT = 8080;
 
   private AuthzFixtures() {}
@@ -43,14 +43,14 @@ final class AuthzFixtures {
     return new IpNet(ip(parts[0]), Integer.parseInt(parts[1]));
   }
 
-  /** 10.1.2.3:40000 with the client identity to 10.0.0.2:8080. */
+  /** 198.19.2.3:40000 with the client identity to 198.18.0.2:8080. */
   static Connection mtls() {
-    return connection("10.1.2.3", Optional.of(CLIENT));
+    return connection("198.19.2.3", Optional.of(CLIENT));
   }
 
-  /** 10.1.2.3:40000 without identity to 10.0.0.2:8080. */
+  /** 198.19.2.3:40000 without identity to 198.18.0.2:8080. */
   static Connection plaintext() {
-    return connection("10.1.2.3", Optional.empty());
+    return connection("198.19.2.3", Optional.empty());
   }
 
   static Connection connection(String srcIp, Optional<SpiffeId> identity) {
@@ -58,7 +58,7 @@ final class AuthzFixtures {
   }
 
   static Connection from(SpiffeId identity) {
-    return connection("10.1.2.3", Optional.of(identity));
+    return connection("198.19.2.3", Optional.of(identity));
   }
 
   static Workload workload(String uid, String namespace, String... policies) {

@@ -196,7 +196,7 @@ class AuthzLiveConnectionsTest {
           for (int i = 0; i < perThread; i++) {
             AtomicInteger counter = new AtomicInteger();
             closes.put(base + i, counter);
-            Connection c = new Connection(ip("10.1.2.3"), 1000 + i, ip(DST_IP), DST_PORT, Optional.of(BAD), "net1");
+            Connection c = new Connection(ip("198.19.2.3"), 1000 + i, ip(DST_IP), DST_PORT, Optional.of(BAD), "net1");
             live.register(accept(c, server(), atAccept), counter::incrementAndGet);
           }
           return null;

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every {@code Match} field, positive and negative, against a connection with the client identity
- * ({@code spiffe://cluster.local/ns/client-ns/sa/client-sa}, 10.1.2.3 → 10.0.0.2:8080) and the
+ * ({@code spiffe://cluster.local/ns/client-ns/sa/client-sa}, 198.19.2.3 → 198.18.0.2:8080) and the
  * same connection in plaintext. Each row is one enforced ALLOW policy with one match: the
  * connection is allowed exactly when the match matches.
  */
@@ -56,23 +56,23 @@ class AuthzMatchMatrixTest {
     r.add(new Row("notPrincipals_suffixMatch", match().notPrincipals(suffix("/sa/client-sa")).build(), false, true));
     r.add(new Row("notPrincipals_suffixOther", match().notPrincipals(suffix("/sa/other")).build(), true, true));
     r.add(new Row("notPrincipals_presence", match().notPrincipals(presence()).build(), false, true));
-    // source_ips: CIDR contains the source address (10.1.2.3).
-    r.add(new Row("sourceIps_hostMatch", match().sourceIps("10.1.2.3/32").build(), true, true));
-    r.add(new Row("sourceIps_hostOther", match().sourceIps("10.1.2.4/32").build(), false, false));
-    r.add(new Row("sourceIps_prefix16Match", match().sourceIps("10.1.0.0/16").build(), true, true));
-    r.add(new Row("sourceIps_prefix16Other", match().sourceIps("10.2.0.0/16").build(), false, false));
-    r.add(new Row("sourceIps_prefix25LowerHalf", match().sourceIps("10.1.2.0/25").build(), true, true));
-    r.add(new Row("sourceIps_prefix25UpperHalf", match().sourceIps("10.1.2.128/25").build(), false, false));
-    r.add(new Row("sourceIps_unmaskedPrefix", match().sourceIps("10.1.99.99/16").build(), true, true));
+    // source_ips: CIDR contains the source address (198.19.2.3).
+    r.add(new Row("sourceIps_hostMatch", match().sourceIps("198.19.2.3/32").build(), true, true));
+    r.add(new Row("sourceIps_hostOther", match().sourceIps("198.19.2.4/32").build(), false, false));
+    r.add(new Row("sourceIps_prefix16Match", match().sourceIps("198.19.0.0/16").build(), true, true));
+    r.add(new Row("sourceIps_prefix16Other", match().sourceIps("198.18.0.0/16").build(), false, false));
+    r.add(new Row("sourceIps_prefix25LowerHalf", match().sourceIps("198.19.2.0/25").build(), true, true));
+    r.add(new Row("sourceIps_prefix25UpperHalf", match().sourceIps("198.19.2.128/25").build(), false, false));
+    r.add(new Row("sourceIps_unmaskedPrefix", match().sourceIps("198.19.99.99/16").build(), true, true));
     r.add(new Row("sourceIps_allIpv4", match().sourceIps("0.0.0.0/0").build(), true, true));
     r.add(new Row("sourceIps_allIpv6ForIpv4Source", match().sourceIps("::/0").build(), false, false));
-    r.add(new Row("notSourceIps_prefixMatch", match().notSourceIps("10.1.0.0/16").build(), false, false));
-    r.add(new Row("notSourceIps_prefixOther", match().notSourceIps("192.168.0.0/16").build(), true, true));
-    // destination_ips: CIDR contains the destination (pod) address (10.0.0.2).
-    r.add(new Row("destinationIps_prefixMatch", match().destinationIps("10.0.0.0/24").build(), true, true));
-    r.add(new Row("destinationIps_prefixOther", match().destinationIps("10.0.1.0/24").build(), false, false));
-    r.add(new Row("notDestinationIps_hostMatch", match().notDestinationIps("10.0.0.2/32").build(), false, false));
-    r.add(new Row("notDestinationIps_prefixOther", match().notDestinationIps("10.0.1.0/24").build(), true, true));
+    r.add(new Row("notSourceIps_prefixMatch", match().notSourceIps("198.19.0.0/16").build(), false, false));
+    r.add(new Row("notSourceIps_prefixOther", match().notSourceIps("198.18.0.0/16").build(), true, true));
+    // destination_ips: CIDR contains the destination (pod) address (198.18.0.2).
+    r.add(new Row("destinationIps_prefixMatch", match().destinationIps("198.18.0.0/24").build(), true, true));
+    r.add(new Row("destinationIps_prefixOther", match().destinationIps("198.18.1.0/24").build(), false, false));
+    r.add(new Row("notDestinationIps_hostMatch", match().notDestinationIps("198.18.0.2/32").build(), false, false));
+    r.add(new Row("notDestinationIps_prefixOther", match().notDestinationIps("198.18.1.0/24").build(), true, true));
     // destination_ports: the pod's target port (8080).
     r.add(new Row("destinationPorts_match", match().destinationPorts(8080).build(), true, true));
     r.add(new Row("destinationPorts_other", match().destinationPorts(9090).build(), false, false));
@@ -88,17 +88,17 @@ class AuthzMatchMatrixTest {
     r.add(new Row("notServiceAccounts_other", match().notServiceAccounts(sa("client-ns", "other")).build(), true, true));
     // Combinations.
     r.add(new Row("andAcrossFields_allMatch",
-        match().namespaces(exact("client-ns")).sourceIps("10.1.0.0/16").destinationPorts(8080).build(), true, false));
+        match().namespaces(exact("client-ns")).sourceIps("198.19.0.0/16").destinationPorts(8080).build(), true, false));
     r.add(new Row("andAcrossFields_portOther",
-        match().namespaces(exact("client-ns")).sourceIps("10.1.0.0/16").destinationPorts(9090).build(), false, false));
+        match().namespaces(exact("client-ns")).sourceIps("198.19.0.0/16").destinationPorts(9090).build(), false, false));
     r.add(new Row("andAcrossFields_ipAndPortMatch",
-        match().sourceIps("10.1.0.0/16").destinationPorts(8080).build(), true, true));
+        match().sourceIps("198.19.0.0/16").destinationPorts(8080).build(), true, true));
     r.add(new Row("orWithinField_principalsSecondMatches",
         match().principals(exact("cluster.local/ns/x/sa/y"), suffix("/sa/client-sa")).build(), true, false));
     r.add(new Row("orWithinField_portsSecondMatches", match().destinationPorts(9090, 8080).build(), true, true));
     r.add(new Row("orWithinField_notPortsAnyExcludes", match().notDestinationPorts(9090, 8080).build(), false, false));
     r.add(new Row("orWithinField_sourceIpsSecondMatches",
-        match().sourceIps("192.168.0.0/16", "10.1.2.3/32").build(), true, true));
+        match().sourceIps("198.18.0.0/16", "198.19.2.3/32").build(), true, true));
     r.add(new Row("positiveAndNegative_negativeExcludes",
         match().namespaces(presence()).notNamespaces(exact("client-ns")).build(), false, false));
     r.add(new Row("positiveAndNegative_bothPass",
@@ -161,7 +161,7 @@ class AuthzMatchMatrixTest {
         Arguments.of("notDestinationIps_ipv6Host_identityConnection_denied",
             match().notDestinationIps("fd00:2::9/128").build(), v6, false),
         Arguments.of("sourceIps_ipv4MappedIpv6Literal_identityConnection_allowed",
-            match().sourceIps("::ffff:10.1.2.3/32").build(), mtls(), true));
+            match().sourceIps("::ffff:198.19.2.3/32").build(), mtls(), true));
   }
 
   @ParameterizedTest(name = "{0}")
