@@ -15,7 +15,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
@@ -211,7 +210,7 @@ public final class HboneClient implements AutoCloseable {
         return;
       }
       if (!done.isSuccess()) {
-        log.info("HBONE connection to {} failed: TLS handshake: {}", dst, HboneServer.rootMessage(done.cause()));
+        log.info("HBONE connection to {} failed: TLS handshake: {}", dst, HboneException.causes(done.cause()));
         result.completeExceptionally(HboneException.tlsFailure(dst, done.cause()));
         ctx.close();
         return;
@@ -222,13 +221,8 @@ public final class HboneClient implements AutoCloseable {
         ctx.close();
         return;
       }
-      Channel ch = ctx.channel();
-      Http2FrameCodec codec = Http2Codecs.client(h2);
-      ctx.pipeline().replace(this, "h2", codec);
-      ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(h2.keepaliveInterval(), h2.keepaliveTimeout()));
-      ch.pipeline().addLast("h2-state", new ConnectionStateHandler(conn, result, dst));
-      ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-      Http2Codecs.raiseConnectionWindow(ch, codec, h2);
+      Http2Codecs.install(ctx, Http2Codecs.client(h2), h2, List.of(new ConnectionStateHandler(conn, result, dst)),
+          new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
     }
   }
 
@@ -278,7 +272,7 @@ public final class HboneClient implements AutoCloseable {
       // In TLS 1.3 the server checks our certificate after our side of the handshake is done: its
       // refusal arrives as an alert here, before any SETTINGS.
       if (!ready.isDone() && hasSslCause(cause)) {
-        log.info("HBONE connection to {} refused by the server: {}", dst, HboneServer.rootMessage(cause));
+        log.info("HBONE connection to {} refused by the server: {}", dst, HboneException.causes(cause));
         ready.completeExceptionally(HboneException.tlsFailure(dst, cause));
         ctx.close();
         return;

@@ -76,6 +76,24 @@ public final class HboneException extends RuntimeException {
     return status;
   }
 
+  /** The distinct messages along a cause chain, joined: one log line that says why. */
+  static String causes(@org.jspecify.annotations.Nullable Throwable t) {
+    if (t == null) {
+      return "unknown";
+    }
+    StringBuilder sb = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      String m = c.getMessage();
+      if (m != null && sb.indexOf(m) < 0) {
+        sb.append(sb.isEmpty() ? "" : ": ").append(m);
+      }
+      if (c.getCause() == null && sb.isEmpty()) {
+        sb.append(c.getClass().getSimpleName());
+      }
+    }
+    return sb.toString();
+  }
+
   private static String describe(Throwable t) {
     Throwable root = t;
     while (root.getCause() != null && root.getCause() != root) {

@@ -230,7 +230,7 @@ public final class HboneServer implements AutoCloseable {
       }
       Channel ch = ctx.channel();
       if (!done.isSuccess()) {
-        log.info("HBONE connection from {} refused: TLS handshake failed: {}", ch.remoteAddress(), rootMessage(done.cause()));
+        log.info("HBONE connection from {} refused: TLS handshake failed: {}", ch.remoteAddress(), HboneException.causes(done.cause()));
         ctx.close();
         return;
       }
@@ -248,37 +248,17 @@ public final class HboneServer implements AutoCloseable {
       InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
       InetSocketAddress local = (InetSocketAddress) ch.localAddress();
       SpiffeId id = peer.get();
-      Http2FrameCodec codec = Http2Codecs.server(http2);
-      ctx.pipeline().replace(this, "h2", codec);
-      ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(http2.keepaliveInterval(), http2.keepaliveTimeout()));
-      ch.pipeline().addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-        @Override
-        protected void initChannel(Http2StreamChannel stream) {
-          stream.config().setAutoRead(false);
-          streams.add(stream);
-          stream.pipeline().addLast("hbone-connect", new ServerStreamHandler(app, id, remote, local));
-        }
-      }));
-      Http2Codecs.raiseConnectionWindow(ch, codec, http2);
+      Http2Codecs.install(ctx, Http2Codecs.server(http2), http2, List.of(),
+          new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel stream) {
+              stream.config().setAutoRead(false);
+              streams.add(stream);
+              stream.pipeline().addLast("hbone-connect", new ServerStreamHandler(app, id, remote, local));
+            }
+          }));
       log.debug("HBONE connection from {} as {}", remote, id);
     }
   }
 
-  /** The messages along a cause chain, joined (for one log line that says why). */
-  static String rootMessage(@Nullable Throwable t) {
-    if (t == null) {
-      return "unknown";
-    }
-    StringBuilder sb = new StringBuilder();
-    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      String m = c.getMessage();
-      if (m != null && sb.indexOf(m) < 0) {
-        sb.append(sb.isEmpty() ? "" : ": ").append(m);
-      }
-      if (c.getCause() == null && sb.isEmpty()) {
-        sb.append(c.getClass().getSimpleName());
-      }
-    }
-    return sb.toString();
-  }
 }

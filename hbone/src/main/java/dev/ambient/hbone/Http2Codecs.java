@@ -1,6 +1,10 @@
 package dev.ambient.hbone;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import java.util.List;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -13,20 +17,32 @@ final class Http2Codecs {
   private Http2Codecs() {}
 
   static Http2FrameCodec server(Http2Config c) {
-    Http2Settings s = settings(c).maxConcurrentStreams(c.maxConcurrentStreams());
-    Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
-        .initialSettings(s)
-        .validateHeaders(true)
-        .autoAckPingFrame(true)
-        .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds())
-        .build();
-    return withoutCopies(codec);
+    return build(Http2FrameCodecBuilder.forServer(), settings(c).maxConcurrentStreams(c.maxConcurrentStreams()), c);
   }
 
   static Http2FrameCodec client(Http2Config c) {
-    Http2Settings s = settings(c).pushEnabled(false);
-    Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
-        .initialSettings(s)
+    return build(Http2FrameCodecBuilder.forClient(), settings(c).pushEnabled(false), c);
+  }
+
+  /**
+   * Replaces {@code handshake} (the handler that waited for TLS) with the HTTP/2 codec, then adds
+   * the keepalive, {@code extra} handlers and the multiplexer, and raises the connection window.
+   * Runs on the connection's event loop.
+   */
+  static void install(ChannelHandlerContext handshake, Http2FrameCodec codec, Http2Config c,
+      List<ChannelHandler> extra, Http2MultiplexHandler multiplex) {
+    Channel ch = handshake.channel();
+    handshake.pipeline().replace(handshake.handler(), "h2", codec);
+    ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(c.keepaliveInterval(), c.keepaliveTimeout()));
+    for (int i = 0; i < extra.size(); i++) {
+      ch.pipeline().addLast("h2-extra-" + i, extra.get(i));
+    }
+    ch.pipeline().addLast("h2-multiplex", multiplex);
+    raiseConnectionWindow(ch, codec, c);
+  }
+
+  private static Http2FrameCodec build(Http2FrameCodecBuilder b, Http2Settings s, Http2Config c) {
+    Http2FrameCodec codec = b.initialSettings(s)
         .validateHeaders(true)
         .autoAckPingFrame(true)
         .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), (int) c.resetWindow().toSeconds())
@@ -57,7 +73,7 @@ final class Http2Codecs {
    * grown it (Netty adds the stream-window increase of the initial SETTINGS to it), so only the
    * difference is sent. Runs on the channel's event loop, right after the codec was added.
    */
-  static void raiseConnectionWindow(Channel ch, Http2FrameCodec codec, Http2Config c) {
+  private static void raiseConnectionWindow(Channel ch, Http2FrameCodec codec, Http2Config c) {
     Http2Connection connection = codec.connection();
     int current = connection.local().flowController().initialWindowSize(connection.connectionStream());
     int delta = c.connectionWindow() - current;
