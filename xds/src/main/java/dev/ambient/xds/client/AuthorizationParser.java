@@ -92,7 +92,7 @@ public final class AuthorizationParser {
       } catch (UnknownHostException e) {
         continue;
       }
-      int length = a.getLength();
+      int length = CommonParsers.prefix(n, ip, a.getLength());
       if (length < 0 || length > NetworkAddress.maxPrefix(ip)) {
         continue; // dropped: bad prefix
       }

@@ -22,7 +22,6 @@ final class CommonParsers {
     }
   }
 
-  /** Truncates a proto uint32 port to 16 bits, as ztunnel does. */
   /**
    * One shared instance of a string that many resources repeat (namespace, service account, node, canonical
    * name, service keys, policy names...). Decoding gives every message its own copies; at 10,000 workloads those
@@ -33,6 +32,7 @@ final class CommonParsers {
     return s.isEmpty() ? "" : s.intern();
   }
 
+  /** Truncates a proto uint32 port to 16 bits, as ztunnel does. */
   static int u16(int value) {
     return value & 0xFFFF;
   }
@@ -41,12 +41,24 @@ final class CommonParsers {
       throws ResourceInvalidException {
     InetAddress ip = ip(proto.getAddress());
     int max = NetworkAddress.maxPrefix(ip);
-    int length = proto.hasLength() ? proto.getLength() : max;
+    int length = proto.hasLength() ? prefix(proto.getAddress().size(), ip, proto.getLength()) : max;
     if (length < 0 || length > max) {
       throw new ResourceInvalidException(
-          "invalid prefix length " + Integer.toUnsignedString(length) + " for " + ip.getHostAddress());
+          "invalid prefix length " + Integer.toUnsignedString(proto.getLength()) + " for " + ip.getHostAddress());
     }
     return new NetworkAddress(proto.getNetwork(), ip, length);
+  }
+
+  /**
+   * The prefix length for {@code ip} of a length given for {@code rawSize} address bytes, or -1.
+   * Addresses are canonicalised (spec §5.0): an IPv4-mapped IPv6 address ({@code ::ffff:a.b.c.d},
+   * 16 bytes) is the IPv4 address, so a prefix given for its 128 bits loses the 96 mapped ones.
+   */
+  static int prefix(int rawSize, InetAddress ip, int length) {
+    if (rawSize == 16 && ip.getAddress().length == 4) {
+      return length >= 96 && length <= 128 ? length - 96 : -1;
+    }
+    return length;
   }
 
   static GatewayAddress gatewayAddress(dev.ambient.xds.api.workload.GatewayAddress proto)

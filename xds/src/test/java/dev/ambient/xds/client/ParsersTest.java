@@ -175,4 +175,21 @@ class ParsersTest {
     assertThatThrownBy(() -> AuthorizationParser.parse(policy("p").setActionValue(2).build()))
         .isInstanceOf(ResourceInvalidException.class).hasMessage("unknown action 2");
   }
+
+  @Test
+  void ipv4MappedAddresses_areCanonicalisedWithTheirPrefix() throws Exception {
+    byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 198, 18, 0, 0};
+    dev.ambient.xds.client.NetworkAddress vip = CommonParsers.networkAddress(dev.ambient.xds.api.workload.NetworkAddress.newBuilder()
+        .setAddress(com.google.protobuf.ByteString.copyFrom(mapped)).setLength(112).build());
+    assertThat(vip.address()).isEqualTo(InetAddress.getByName("198.18.0.0"));
+    assertThat(vip.prefixLength()).isEqualTo(16);
+    Authorization a = AuthorizationParser.parse(dev.ambient.xds.api.security.Authorization.newBuilder()
+        .setName("p").setNamespace("ns").addRules(dev.ambient.xds.api.security.Rule.newBuilder()
+            .addClauses(dev.ambient.xds.api.security.Clause.newBuilder().addMatches(
+                dev.ambient.xds.api.security.Match.newBuilder().addSourceIps(dev.ambient.xds.api.security.Address
+                    .newBuilder().setAddress(com.google.protobuf.ByteString.copyFrom(mapped)).setLength(128)))))
+        .build());
+    assertThat(a.rules().getFirst().clauses().getFirst().matches().getFirst().sourceIps())
+        .containsExactly(new Authorization.IpNet(InetAddress.getByName("198.18.0.0"), 32));
+  }
 }
