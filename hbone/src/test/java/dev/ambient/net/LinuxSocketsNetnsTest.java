@@ -140,6 +140,18 @@ class LinuxSocketsNetnsTest {
 
   @Test
   void originalDestination_afterIptablesRedirectInsideTheNamespace() throws Exception {
+    redirectAndCheckOriginalDestination("iptables", InetAddress.getLoopbackAddress(), REDIRECTED_ADDRESS);
+  }
+
+  /** The IP6T_SO_ORIGINAL_DST path: ip6tables REDIRECT of [::1]:8080 to the listener on [::1]. */
+  @Test
+  void originalDestination_afterIp6tablesRedirectInsideTheNamespace() throws Exception {
+    InetAddress v6loopback = address("::1");
+    redirectAndCheckOriginalDestination("ip6tables", v6loopback, v6loopback);
+  }
+
+  private void redirectAndCheckOriginalDestination(String iptables, InetAddress listenOn, InetAddress redirected)
+      throws Exception {
     createNamespace();
     group = Transport.EPOLL.newEventLoopGroup(1, "netns-test");
     CompletableFuture<SocketChannel> accepted = new CompletableFuture<>();
@@ -151,11 +163,11 @@ class LinuxSocketsNetnsTest {
           }
         });
     // The listener's socket is created by bind() on the namespace's thread, so it lives there.
-    Channel listener = ns.run(() -> sb.bind(InetAddress.getLoopbackAddress(), 0).sync().channel());
+    Channel listener = ns.run(() -> sb.bind(listenOn, 0).sync().channel());
     channels.add(listener);
     int port = ((InetSocketAddress) listener.localAddress()).getPort();
-    run("ip", "netns", "exec", nsName, "iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp",
-        "-d", REDIRECTED_ADDRESS.getHostAddress(), "--dport", String.valueOf(REDIRECTED_PORT),
+    run("ip", "netns", "exec", nsName, iptables, "-t", "nat", "-A", "OUTPUT", "-p", "tcp",
+        "-d", redirected.getHostAddress(), "--dport", String.valueOf(REDIRECTED_PORT),
         "-j", "REDIRECT", "--to-ports", String.valueOf(port));
 
     Bootstrap b = new Bootstrap().group(group).channel(EpollSocketChannel.class)
@@ -163,18 +175,18 @@ class LinuxSocketsNetnsTest {
           @Override
           protected void initChannel(SocketChannel ch) {}
         });
-    Channel client = ns.run(() -> b.connect(REDIRECTED_ADDRESS, REDIRECTED_PORT).sync().channel());
+    Channel client = ns.run(() -> b.connect(redirected, REDIRECTED_PORT).sync().channel());
     channels.add(client);
     SocketChannel server = accepted.get(10, TimeUnit.SECONDS);
     channels.add(server);
 
     // The connection was redirected to the listener...
-    assertThat(((InetSocketAddress) server.localAddress()).getPort()).isEqualTo(port);
+    assertThat(((InetSocketAddress) server.localAddress())).isEqualTo(new InetSocketAddress(listenOn, port));
     assertThat(((InetSocketAddress) client.remoteAddress()).getPort()).isEqualTo(REDIRECTED_PORT);
     // ...and the original destination is read back from conntrack.
     int fd = ((EpollSocketChannel) server).fd().intValue();
     assertThat(LinuxSockets.originalDestination(fd))
-        .contains(new InetSocketAddress(REDIRECTED_ADDRESS, REDIRECTED_PORT));
+        .contains(new InetSocketAddress(redirected, REDIRECTED_PORT));
     // The listening socket itself has no conntrack entry.
     assertThat(LinuxSockets.originalDestination(((EpollServerSocketChannel) listener).fd().intValue())).isEmpty();
   }
