@@ -106,7 +106,8 @@ public final class LinuxSockets {
   /**
    * The destination a connection had before iptables redirected it: {@code SO_ORIGINAL_DST}
    * (IPv4), then {@code IP6T_SO_ORIGINAL_DST} (IPv6). Empty when neither applies (no conntrack
-   * entry, e.g. a listening socket or TPROXY: ENOENT; wrong address family: ENOPROTOOPT), in which
+   * entry, e.g. a listening socket or TPROXY: ENOENT; wrong address family: ENOPROTOOPT; not
+   * connected: ENOTCONN), in which
    * case the caller uses the socket's local address. IPv4-mapped IPv6 addresses come back as IPv4.
    */
   public static Optional<InetSocketAddress> originalDestination(int fd) throws IOException {
