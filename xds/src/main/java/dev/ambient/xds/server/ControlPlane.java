@@ -2,8 +2,6 @@ package dev.ambient.xds.server;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.Message;
 import dev.ambient.xds.api.Rpc;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -54,8 +52,8 @@ public final class ControlPlane implements AutoCloseable {
   /** The name clients verify (istiod's service name, as ztunnel expects). */
   public static final String ISTIOD_NAME = "istiod.istio-system.svc";
   /** Quiet time after the last file event before reloading; a burst is pushed at most MAX after it began. */
-  static final Duration DEBOUNCE_QUIET = Duration.ofMillis(20);
-  static final Duration DEBOUNCE_MAX = Duration.ofMillis(50);
+  static final Duration DEBOUNCE_QUIET = Duration.ofMillis(10);
+  static final Duration DEBOUNCE_MAX = Duration.ofMillis(30);
   static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
 
   private final Path configDir;
@@ -69,6 +67,8 @@ public final class ControlPlane implements AutoCloseable {
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("config").factory());
   private volatile List<ConfigProblem> problems = List.of();
   private Set<ConfigProblem> warnings = Set.of(); // config thread only
+  private final StoredResources storedAddresses = new StoredResources(); // config thread only
+  private final StoredResources storedPolicies = new StoredResources(); // config thread only
   private @Nullable DirectoryWatcher watcher;
   private @Nullable Server server;
 
@@ -155,19 +155,12 @@ public final class ControlPlane implements AutoCloseable {
     warnings = Set.copyOf(loaded.warnings());
     problems = loaded.problems();
     Map<String, Map<String, StoredResource>> byType = new LinkedHashMap<>();
-    byType.put(Rpc.TYPE_ADDRESS, toStored(loaded.addresses(), loaded.aliases()));
-    byType.put(Rpc.TYPE_AUTHORIZATION, toStored(loaded.policies(), Map.of()));
+    byType.put(Rpc.TYPE_ADDRESS, storedAddresses.toStored(loaded.addresses(), loaded.aliases()));
+    byType.put(Rpc.TYPE_AUTHORIZATION, storedPolicies.toStored(loaded.policies(), Map.of()));
     long version = store.publish(byType);
-    log.debug("config loaded: {} addresses, {} policies, store version {}", loaded.addresses().size(),
-        loaded.policies().size(), version);
-  }
-
-  private static Map<String, StoredResource> toStored(Map<String, ? extends Message> messages,
-      Map<String, List<String>> aliases) {
-    Map<String, StoredResource> out = new LinkedHashMap<>();
-    messages.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> out.put(e.getKey(),
-        StoredResource.of(e.getKey(), Any.pack(e.getValue()), aliases.getOrDefault(e.getKey(), List.of()))));
-    return out;
+    log.debug("config loaded: {} addresses ({} unchanged), {} policies ({} unchanged), store version {}",
+        loaded.addresses().size(), storedAddresses.reusedLastTime(), loaded.policies().size(),
+        storedPolicies.reusedLastTime(), version);
   }
 
   static List<String> dnsNames(InetSocketAddress listen) {
