@@ -151,6 +151,15 @@ public final class ControlPlane implements AutoCloseable {
         log.debug("warm-up parse failed", e);
       }
       reload();
+      // what a real change runs besides the reload: a new snapshot of each type and a stream's full diff
+      for (String type : List.of(Rpc.TYPE_ADDRESS, Rpc.TYPE_AUTHORIZATION)) {
+        TypeSnapshot current = store.snapshot(type);
+        TypeSnapshot copy = new TypeSnapshot(type, current.version(), current.resources());
+        TypeSubscription sub = new TypeSubscription();
+        sub.applyInitial(List.of(), List.of(), Map.of());
+        sub.next(copy);
+        sub.next(current);
+      }
     }
   }
 
