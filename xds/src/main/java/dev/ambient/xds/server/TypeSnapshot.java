@@ -1,5 +1,6 @@
 package dev.ambient.xds.server;
 
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -24,7 +25,7 @@ public final class TypeSnapshot {
         aliases.putIfAbsent(alias, r.name());
       }
     }
-    this.aliasToName = Map.copyOf(aliases);
+    this.aliasToName = Collections.unmodifiableMap(aliases); // never escapes; no second copy
   }
 
   static TypeSnapshot empty(String typeUrl) {
