@@ -40,6 +40,8 @@ public final class ConfigDirectory {
   private final Map<Path, List<ConfigDocument>> lastGood = new HashMap<>();
   /** The text each {@link #lastGood} entry was parsed from: an unchanged file is not parsed again. */
   private final Map<Path, String> lastGoodText = new HashMap<>();
+  /** What the last load assembled: unchanged addresses come back as the same instances. */
+  private final SnapshotAssembler.Memo memo = new SnapshotAssembler.Memo();
 
   private ConfigDirectory(Path directory, String rootNamespace) {
     this.directory = requireNonNull(directory, "directory");
@@ -73,11 +75,25 @@ public final class ConfigDirectory {
       // keep serving what we had: a directory that cannot be listed right now is not an empty config
       errors.add(new ConfigError(directory, 0, 0, "cannot list the directory: " + e));
       files = lastGood.keySet().stream().sorted().toList();
-      return SnapshotAssembler.assemble(documents(files, false, errors), rootNamespace, errors);
+      return SnapshotAssembler.assemble(documents(files, false, errors), rootNamespace, errors, memo);
     }
     lastGood.keySet().retainAll(files);
     lastGoodText.keySet().retainAll(files);
-    return SnapshotAssembler.assemble(documents(files, true, errors), rootNamespace, errors);
+    return SnapshotAssembler.assemble(documents(files, true, errors), rootNamespace, errors, memo);
+  }
+
+  /**
+   * Parses every file that loaded well again and drops the result: only for the JIT (a reload after a change
+   * parses the changed file, and the parser is otherwise only run once per file at start). Changes nothing.
+   */
+  public synchronized void warmUp() {
+    for (String text : List.copyOf(lastGoodText.values())) {
+      try {
+        ConfigDocument.parseAll(text);
+      } catch (RuntimeException e) {
+        // it parsed before; whatever happens now is not this method's business
+      }
+    }
   }
 
   private Map<Path, List<ConfigDocument>> documents(List<Path> files, boolean read, List<ConfigError> errors) {

@@ -8,6 +8,7 @@ import dev.ambient.xds.api.workload.Workload;
 import dev.ambient.xds.config.IstioSchema.IstioObject;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,18 @@ final class SnapshotAssembler {
     public String toString() {
       return file + ":" + line;
     }
+  }
+
+  /**
+   * What the last assembly made of each address, so that a reload returns the same {@code Address} instance and
+   * aliases for an address whose source and bound policies did not change (the server then sees it unchanged by
+   * identity instead of rebuilding, serialising and hashing it). Owned by one {@link ConfigDirectory}; not
+   * thread-safe (its loads are synchronized).
+   */
+  static final class Memo {
+    private record Entry(Address source, List<String> bound, Address out, List<String> aliases) {}
+
+    private Map<String, Entry> entries = Map.of();
   }
 
   private final List<ConfigError> errors;
@@ -38,9 +51,15 @@ final class SnapshotAssembler {
 
   static ConfigLoadResult assemble(Map<Path, List<ConfigDocument>> files, String rootNamespace,
       List<ConfigError> errors) {
+    return assemble(files, rootNamespace, errors, new Memo());
+  }
+
+  /** As {@link #assemble(Map, String, List)}, reusing what {@code memo} holds from the previous assembly. */
+  static ConfigLoadResult assemble(Map<Path, List<ConfigDocument>> files, String rootNamespace,
+      List<ConfigError> errors, Memo memo) {
     SnapshotAssembler a = new SnapshotAssembler(errors);
     files.forEach((file, docs) -> docs.forEach(d -> a.add(file, d)));
-    return a.finish(rootNamespace);
+    return a.finish(rootNamespace, memo);
   }
 
   private void add(Path file, ConfigDocument doc) {
@@ -82,7 +101,7 @@ final class SnapshotAssembler {
     return false;
   }
 
-  private ConfigLoadResult finish(String rootNamespace) {
+  private ConfigLoadResult finish(String rootNamespace, Memo memo) {
     List<IstioTranslator.WorkloadRef> refs = new ArrayList<>();
     addresses.forEach((name, address) -> {
       if (address.hasWorkload()) {
@@ -103,18 +122,26 @@ final class SnapshotAssembler {
     });
     Map<String, Address> out = new LinkedHashMap<>();
     Map<String, List<String>> aliases = new LinkedHashMap<>();
-    addresses.forEach((name, address) -> {
+    Map<String, Memo.Entry> remembered = HashMap.newHashMap(addresses.size());
+    addresses.forEach((name, source) -> {
       List<String> bound = t.workloadPolicies().getOrDefault(name, List.of());
-      if (address.hasWorkload() && !bound.isEmpty()) {
-        Workload w = address.getWorkload();
-        TreeSet<String> all = new TreeSet<>(w.getAuthorizationPoliciesList());
-        all.addAll(bound);
-        address = Address.newBuilder()
-            .setWorkload(w.toBuilder().clearAuthorizationPolicies().addAllAuthorizationPolicies(all)).build();
+      Memo.Entry e = memo.entries.get(name);
+      if (e == null || e.source() != source || !e.bound().equals(bound)) {
+        Address address = source;
+        if (address.hasWorkload() && !bound.isEmpty()) {
+          Workload w = address.getWorkload();
+          TreeSet<String> all = new TreeSet<>(w.getAuthorizationPoliciesList());
+          all.addAll(bound);
+          address = Address.newBuilder()
+              .setWorkload(w.toBuilder().clearAuthorizationPolicies().addAllAuthorizationPolicies(all)).build();
+        }
+        e = new Memo.Entry(source, bound, address, aliases(address));
       }
-      out.put(name, address);
-      aliases.put(name, aliases(address));
+      remembered.put(name, e);
+      out.put(name, e.out());
+      aliases.put(name, e.aliases());
     });
+    memo.entries = remembered;
     return new ConfigLoadResult(new ConfigSnapshot(out, aliases, policies), errors, warnings);
   }
 

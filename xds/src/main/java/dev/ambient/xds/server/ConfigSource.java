@@ -8,4 +8,10 @@ package dev.ambient.xds.server;
 @FunctionalInterface
 public interface ConfigSource {
   LoadedConfig load();
+
+  /**
+   * Exercises the loading code without changing what {@link #load()} returns (e.g. parses the files again and
+   * drops the result), so that the JIT has compiled it before the first real change. Default: nothing.
+   */
+  default void warmUp() {}
 }

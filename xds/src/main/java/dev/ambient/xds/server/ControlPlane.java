@@ -2,8 +2,6 @@ package dev.ambient.xds.server;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.Message;
 import dev.ambient.xds.api.Rpc;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -54,9 +52,17 @@ public final class ControlPlane implements AutoCloseable {
   /** The name clients verify (istiod's service name, as ztunnel expects). */
   public static final String ISTIOD_NAME = "istiod.istio-system.svc";
   /** Quiet time after the last file event before reloading; a burst is pushed at most MAX after it began. */
-  static final Duration DEBOUNCE_QUIET = Duration.ofMillis(20);
-  static final Duration DEBOUNCE_MAX = Duration.ofMillis(50);
+  static final Duration DEBOUNCE_QUIET = Duration.ofMillis(10);
+  static final Duration DEBOUNCE_MAX = Duration.ofMillis(30);
   static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
+  /**
+   * Warm-up rounds run on the config thread at start, after the first load and before the port is bound
+   * (each parses the files again, drops the result, and reloads the unchanged directory), so that the JIT
+   * has compiled the parse and reload paths before the first real change (the first changes after a start
+   * otherwise took 200-500 ms at 10,000 workloads instead of ~70 ms), without competing with the first
+   * clients' syncs. They publish nothing. Costs start-up time (about a second at 10,000 workloads).
+   */
+  static final int WARM_UP_RELOADS = 3;
 
   private final Path configDir;
   private final ConfigSource config;
@@ -69,6 +75,8 @@ public final class ControlPlane implements AutoCloseable {
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("config").factory());
   private volatile List<ConfigProblem> problems = List.of();
   private Set<ConfigProblem> warnings = Set.of(); // config thread only
+  private final StoredResources storedAddresses = new StoredResources(); // config thread only
+  private final StoredResources storedPolicies = new StoredResources(); // config thread only
   private @Nullable DirectoryWatcher watcher;
   private @Nullable Server server;
 
@@ -91,6 +99,7 @@ public final class ControlPlane implements AutoCloseable {
           "config directory " + configDir + " does not exist or is not a directory");
     }
     onConfigThread(this::reload);
+    onConfigThread(this::warmUp);
     ServingCa.Served served = ca.issueServing(dnsNames(listen), ipAddresses(listen));
     var services = new ArrayList<io.grpc.ServerServiceDefinition>();
     services.add(ads.bindService());
@@ -133,6 +142,27 @@ public final class ControlPlane implements AutoCloseable {
     }
   }
 
+  /** Runs on the config thread before the port is bound: see {@link #WARM_UP_RELOADS}. */
+  private void warmUp() {
+    for (int i = 0; i < WARM_UP_RELOADS; i++) {
+      try {
+        config.warmUp();
+      } catch (RuntimeException e) {
+        log.debug("warm-up parse failed", e);
+      }
+      reload();
+      // what a real change runs besides the reload: a new snapshot of each type and a stream's full diff
+      for (String type : List.of(Rpc.TYPE_ADDRESS, Rpc.TYPE_AUTHORIZATION)) {
+        TypeSnapshot current = store.snapshot(type);
+        TypeSnapshot copy = new TypeSnapshot(type, current.version(), current.resources());
+        TypeSubscription sub = new TypeSubscription();
+        sub.applyInitial(List.of(), List.of(), Map.of());
+        sub.next(copy);
+        sub.next(current);
+      }
+    }
+  }
+
   /** Runs on the config thread: loads, reports new problems, publishes. */
   private void reload() {
     LoadedConfig loaded = config.load();
@@ -155,19 +185,12 @@ public final class ControlPlane implements AutoCloseable {
     warnings = Set.copyOf(loaded.warnings());
     problems = loaded.problems();
     Map<String, Map<String, StoredResource>> byType = new LinkedHashMap<>();
-    byType.put(Rpc.TYPE_ADDRESS, toStored(loaded.addresses(), loaded.aliases()));
-    byType.put(Rpc.TYPE_AUTHORIZATION, toStored(loaded.policies(), Map.of()));
+    byType.put(Rpc.TYPE_ADDRESS, storedAddresses.toStored(loaded.addresses(), loaded.aliases()));
+    byType.put(Rpc.TYPE_AUTHORIZATION, storedPolicies.toStored(loaded.policies(), Map.of()));
     long version = store.publish(byType);
-    log.debug("config loaded: {} addresses, {} policies, store version {}", loaded.addresses().size(),
-        loaded.policies().size(), version);
-  }
-
-  private static Map<String, StoredResource> toStored(Map<String, ? extends Message> messages,
-      Map<String, List<String>> aliases) {
-    Map<String, StoredResource> out = new LinkedHashMap<>();
-    messages.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> out.put(e.getKey(),
-        StoredResource.of(e.getKey(), Any.pack(e.getValue()), aliases.getOrDefault(e.getKey(), List.of()))));
-    return out;
+    log.debug("config loaded: {} addresses ({} unchanged), {} policies ({} unchanged), store version {}",
+        loaded.addresses().size(), storedAddresses.reusedLastTime(), loaded.policies().size(),
+        storedPolicies.reusedLastTime(), version);
   }
 
   static List<String> dnsNames(InetSocketAddress listen) {

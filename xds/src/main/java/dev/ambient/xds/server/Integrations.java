@@ -35,10 +35,18 @@ final class Integrations {
   /** The directory loader of {@code dev.ambient.xds.config} (keeps each bad file's last good content). */
   static ConfigSource configSource(Path dir) {
     ConfigDirectory directory = ConfigDirectory.of(dir);
-    return () -> {
-      ConfigLoadResult r = directory.load();
-      return new LoadedConfig(r.snapshot().addresses(), r.snapshot().aliases(), r.snapshot().policies(),
-          problems(r.errors()), problems(r.warnings()));
+    return new ConfigSource() {
+      @Override
+      public LoadedConfig load() {
+        ConfigLoadResult r = directory.load();
+        return new LoadedConfig(r.snapshot().addresses(), r.snapshot().aliases(), r.snapshot().policies(),
+            problems(r.errors()), problems(r.warnings()));
+      }
+
+      @Override
+      public void warmUp() {
+        directory.warmUp();
+      }
     };
   }
 

@@ -1,7 +1,7 @@
 package dev.ambient.xds.server;
 
+import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -18,14 +18,14 @@ public final class TypeSnapshot {
   TypeSnapshot(String typeUrl, long version, Map<String, StoredResource> resources) {
     this.typeUrl = typeUrl;
     this.version = version;
-    this.byName = Map.copyOf(new LinkedHashMap<>(resources));
+    this.byName = Map.copyOf(resources);
     Map<String, String> aliases = new HashMap<>();
     for (StoredResource r : resources.values()) {
       for (String alias : r.aliases()) {
         aliases.putIfAbsent(alias, r.name());
       }
     }
-    this.aliasToName = Map.copyOf(aliases);
+    this.aliasToName = Collections.unmodifiableMap(aliases); // never escapes; no second copy
   }
 
   static TypeSnapshot empty(String typeUrl) {

@@ -76,6 +76,59 @@ class ConfigDirectoryTest {
   }
 
   @Test
+  void load_unchangedAddresses_comeBackAsTheSameInstances_changedOnesDoNot() throws IOException {
+    write("a-workloads.yaml", WORKLOADS);
+    write("b-more.yaml", """
+        workloads:
+        - uid: u3
+          name: c
+          namespace: ns
+          workloadIps: ["10.0.0.3"]
+          labels: {app: a}
+        """);
+    write("sub/policies.yml", POLICIES);
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    ConfigSnapshot before = config.load().snapshot();
+
+    // u3's file changes (and the selector no longer matches it); u1 (policy-bound) and u2 are untouched
+    write("b-more.yaml", """
+        workloads:
+        - uid: u3
+          name: c
+          namespace: ns
+          workloadIps: ["10.0.0.3"]
+          labels: {app: other}
+        """);
+    ConfigSnapshot after = config.load().snapshot();
+
+    assertThat(after.addresses().get("u1")).isSameAs(before.addresses().get("u1"));
+    assertThat(after.addresses().get("u2")).isSameAs(before.addresses().get("u2"));
+    assertThat(after.aliases().get("u1")).isSameAs(before.aliases().get("u1"));
+    assertThat(after.addresses().get("u3")).isNotSameAs(before.addresses().get("u3"));
+    assertThat(before.addresses().get("u3").getWorkload().getAuthorizationPoliciesList()).contains("ns/only-a");
+    assertThat(after.addresses().get("u3").getWorkload().getAuthorizationPoliciesList())
+        .containsExactly("istio-system/istio_converted_static_strict");
+    // and the result is what a fresh loader makes of the same files
+    assertThat(after).isEqualTo(ConfigDirectory.of(dir).load().snapshot());
+  }
+
+  @Test
+  void load_policyBindingChange_rebuildsTheWorkloadWhoseFileDidNotChange() throws IOException {
+    write("a-workloads.yaml", WORKLOADS);
+    write("sub/policies.yml", POLICIES);
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    ConfigSnapshot before = config.load().snapshot();
+
+    write("sub/policies.yml", POLICIES.replace("{app: a}", "{app: none}"));
+    ConfigSnapshot after = config.load().snapshot();
+
+    assertThat(before.addresses().get("u1").getWorkload().getAuthorizationPoliciesList()).contains("ns/only-a");
+    assertThat(after.addresses().get("u1").getWorkload().getAuthorizationPoliciesList())
+        .containsExactly("istio-system/istio_converted_static_strict");
+    assertThat(after.addresses().get("u2")).isSameAs(before.addresses().get("u2"));
+  }
+
+  @Test
   void load_badEdit_keepsTheFilesLastGoodContentAndReportsFileAndLine() throws IOException {
     write("w.yaml", WORKLOADS);
     ConfigDirectory config = ConfigDirectory.of(dir);
