@@ -563,15 +563,7 @@ public final class HboneBench {
   }
 
   private Map<String, String> machine() {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("loadavg_at_start", read(Path.of("/proc/loadavg")));
-    m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
-    m.put("cpu", firstMatch(Path.of("/proc/cpuinfo"), "model name"));
-    String mem = firstMatch(Path.of("/proc/meminfo"), "MemTotal");
-    m.put("memory", mem);
-    m.put("kernel", read(Path.of("/proc/sys/kernel/osrelease")));
-    m.put("os", osName());
-    m.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    Map<String, String> m = MachineFacts.common();
     m.put("transport", dev.ambient.net.Transport.defaultTransport().label());
     m.put("haproxy", exec("haproxy", "-v").lines().findFirst().orElse("?").trim());
     m.put("haproxy_ssl", exec("haproxy", "-vv").lines().filter(l -> l.startsWith("Running on OpenSSL"))
@@ -579,30 +571,8 @@ public final class HboneBench {
     return m;
   }
 
-  private static String osName() {
-    for (String line : read(Path.of("/etc/os-release")).split("\n")) {
-      if (line.startsWith("PRETTY_NAME=")) {
-        return line.substring("PRETTY_NAME=".length()).replace("\"", "");
-      }
-    }
-    return System.getProperty("os.name");
-  }
-
-  private static String firstMatch(Path file, String key) {
-    for (String line : read(file).split("\n")) {
-      if (line.startsWith(key)) {
-        return line.substring(line.indexOf(':') + 1).trim();
-      }
-    }
-    return "?";
-  }
-
-  private static String read(Path p) {
-    try {
-      return Files.readString(p).trim();
-    } catch (IOException e) {
-      return "?";
-    }
+  static String read(Path p) {
+    return MachineFacts.read(p);
   }
 
   private static String exec(String... cmd) {

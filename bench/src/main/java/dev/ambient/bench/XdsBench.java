@@ -13,7 +13,6 @@ import java.lang.management.MemoryMXBean;
 import java.lang.ref.Reference;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -549,44 +548,15 @@ public final class XdsBench {
   }
 
   private Map<String, String> machine() {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("loadavg_at_start", read(Path.of("/proc/loadavg")));
-    m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
-    m.put("cpu", firstMatch(Path.of("/proc/cpuinfo"), "model name"));
-    m.put("memory", firstMatch(Path.of("/proc/meminfo"), "MemTotal"));
-    m.put("kernel", read(Path.of("/proc/sys/kernel/osrelease")));
-    m.put("os", osName());
-    m.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    Map<String, String> m = MachineFacts.common();
     m.put("client_gc", ManagementFactory.getGarbageCollectorMXBeans().stream().map(g -> g.getName())
         .sorted(Comparator.naturalOrder()).toList().toString());
     m.put("client_max_heap", Long.toString(Runtime.getRuntime().maxMemory()));
     return m;
   }
 
-  private static String osName() {
-    for (String line : read(Path.of("/etc/os-release")).split("\n")) {
-      if (line.startsWith("PRETTY_NAME=")) {
-        return line.substring("PRETTY_NAME=".length()).replace("\"", "");
-      }
-    }
-    return System.getProperty("os.name");
-  }
-
-  private static String firstMatch(Path file, String key) {
-    for (String line : read(file).split("\n")) {
-      if (line.startsWith(key)) {
-        return line.substring(line.indexOf(':') + 1).trim();
-      }
-    }
-    return "?";
-  }
-
   static String read(Path p) {
-    try {
-      return new String(Files.readAllBytes(p), StandardCharsets.UTF_8).trim();
-    } catch (IOException e) {
-      return "?";
-    }
+    return MachineFacts.read(p);
   }
 
   private static void deleteTree(Path root) throws IOException {
