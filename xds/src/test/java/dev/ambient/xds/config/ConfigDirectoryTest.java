@@ -83,7 +83,7 @@ class ConfigDirectoryTest {
         - uid: u3
           name: c
           namespace: ns
-          workloadIps: ["10.0.0.3"]
+          workloadIps: ["198.18.0.3"]
           labels: {app: a}
         """);
     write("sub/policies.yml", POLICIES);
@@ -96,7 +96,7 @@ class ConfigDirectoryTest {
         - uid: u3
           name: c
           namespace: ns
-          workloadIps: ["10.0.0.3"]
+          workloadIps: ["198.18.0.3"]
           labels: {app: other}
         """);
     ConfigSnapshot after = config.load().snapshot();

@@ -19,10 +19,10 @@ class StoredResourcesTest {
   void unchangedResource_keepsItsStoredInstanceAndVersion_evenWhenItIsAnEqualNewMessage() {
     StoredResources stored = new StoredResources();
     Map<String, StoredResource> first = stored.toStored(
-        Map.of("u1", workload("u1", "a"), "u2", workload("u2", "b")), Map.of("u1", List.of("/10.0.0.1")));
+        Map.of("u1", workload("u1", "a"), "u2", workload("u2", "b")), Map.of("u1", List.of("/198.18.0.1")));
 
     Map<String, StoredResource> second = stored.toStored(
-        Map.of("u1", workload("u1", "a"), "u2", workload("u2", "b2")), Map.of("u1", List.of("/10.0.0.1")));
+        Map.of("u1", workload("u1", "a"), "u2", workload("u2", "b2")), Map.of("u1", List.of("/198.18.0.1")));
 
     assertThat(second.get("u1")).isSameAs(first.get("u1"));
     assertThat(second.get("u2").version()).isNotEqualTo(first.get("u2").version());
@@ -34,11 +34,11 @@ class StoredResourcesTest {
   void changedAliases_makeANewVersion_andReuseGivesWhatAFreshPackGives() {
     StoredResources stored = new StoredResources();
     Address u1 = workload("u1", "a");
-    StoredResource before = stored.toStored(Map.of("u1", u1), Map.of("u1", List.of("/10.0.0.1"))).get("u1");
-    StoredResource after = stored.toStored(Map.of("u1", u1), Map.of("u1", List.of("/10.0.0.2"))).get("u1");
+    StoredResource before = stored.toStored(Map.of("u1", u1), Map.of("u1", List.of("/198.18.0.1"))).get("u1");
+    StoredResource after = stored.toStored(Map.of("u1", u1), Map.of("u1", List.of("/198.18.0.2"))).get("u1");
 
     assertThat(after.version()).isNotEqualTo(before.version());
-    assertThat(after).isEqualTo(StoredResource.of("u1", Any.pack(u1), List.of("/10.0.0.2")));
+    assertThat(after).isEqualTo(StoredResource.of("u1", Any.pack(u1), List.of("/198.18.0.2")));
     assertThat(stored.reusedLastTime()).isZero();
   }
 
