@@ -359,24 +359,9 @@ public final class HboneBench {
 
   /** Fraction of all CPUs busy over one second, from /proc/stat. */
   static double cpuBusy() throws InterruptedException {
-    long[] a = cpuTimes();
-    Thread.sleep(1000);
-    long[] b = cpuTimes();
-    long total = b[0] - a[0];
-    long idle = b[1] - a[1];
-    return total <= 0 ? 0 : 1.0 - (double) idle / total;
+    return MachineFacts.cpuBusy(1000);
   }
 
-  private static long[] cpuTimes() {
-    String line = read(Path.of("/proc/stat")).lines().filter(l -> l.startsWith("cpu ")).findFirst().orElse("cpu 0 0 0 0");
-    String[] f = line.trim().split("\\s+");
-    long total = 0;
-    for (int i = 1; i < f.length; i++) {
-      total += Long.parseLong(f[i]);
-    }
-    long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
-    return new long[] {total, idle};
-  }
 
   private Sample source(int port, long bytes) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(javaBin, "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath,
@@ -385,7 +370,7 @@ public final class HboneBench {
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectOutput(outFile.toFile())
         .redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("source.log").toFile()));
-    long[] cpu0 = cpuTimes();
+    long[] cpu0 = MachineFacts.cpuTimes();
     long own0 = ownJiffies();
     Process p = pb.start();
     children.add(p);
@@ -401,7 +386,7 @@ public final class HboneBench {
         throw new IllegalStateException("source failed (exit " + p.exitValue() + "): " + out.trim()
             + " / " + tail(work.resolve("source.log")));
       }
-      long[] cpu1 = cpuTimes();
+      long[] cpu1 = MachineFacts.cpuTimes();
       long own1 = ownJiffies();
       double total = cpu1[0] - cpu0[0];
       double busy = total - (cpu1[1] - cpu0[1]);

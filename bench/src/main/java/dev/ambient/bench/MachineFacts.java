@@ -24,6 +24,31 @@ final class MachineFacts {
     return m;
   }
 
+  /** Fraction of all CPUs busy over {@code millis}, from /proc/stat. */
+  static double cpuBusy(long millis) throws InterruptedException {
+    long[] a = cpuTimes();
+    Thread.sleep(millis);
+    return busy(a, cpuTimes());
+  }
+
+  /** Fraction of CPU time busy between two {@link #cpuTimes()} readings. */
+  static double busy(long[] a, long[] b) {
+    double total = b[0] - a[0];
+    return total <= 0 ? 0 : 1 - (b[1] - a[1]) / total;
+  }
+
+  /** {total jiffies, idle + iowait jiffies} of all CPUs. */
+  static long[] cpuTimes() {
+    String line = read(Path.of("/proc/stat")).lines().filter(l -> l.startsWith("cpu ")).findFirst().orElse("cpu 0 0 0 0");
+    String[] f = line.trim().split("\\s+");
+    long total = 0;
+    for (int i = 1; i < f.length; i++) {
+      total += Long.parseLong(f[i]);
+    }
+    long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
+    return new long[] {total, idle};
+  }
+
   /** A file's text, trimmed, or "?" when it cannot be read. */
   static String read(Path p) {
     try {

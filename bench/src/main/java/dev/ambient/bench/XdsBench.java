@@ -502,36 +502,15 @@ public final class XdsBench {
 
   /** Fraction of all CPUs busy over one second, from /proc/stat. */
   static double cpuBusy() throws InterruptedException {
-    long[] a = cpuTimes();
-    Thread.sleep(1000);
-    long[] b = cpuTimes();
-    return busy(a, b);
+    return MachineFacts.cpuBusy(1000);
   }
 
   /** Fraction of all CPUs busy over 100 ms (taken during the gap before a change). */
   static double cpuBusyQuick() throws InterruptedException {
-    long[] a = cpuTimes();
-    Thread.sleep(100);
-    long[] b = cpuTimes();
-    return busy(a, b);
+    return MachineFacts.cpuBusy(100);
   }
 
-  private static double busy(long[] a, long[] b) {
-    double total = b[0] - a[0];
-    return total <= 0 ? 0 : 1 - (b[1] - a[1]) / total;
-  }
 
-  /** {total jiffies, idle + iowait jiffies}. */
-  private static long[] cpuTimes() {
-    String line = read(Path.of("/proc/stat")).lines().filter(l -> l.startsWith("cpu ")).findFirst().orElse("cpu 0 0 0 0");
-    String[] f = line.trim().split("\\s+");
-    long total = 0;
-    for (int i = 1; i < f.length; i++) {
-      total += Long.parseLong(f[i]);
-    }
-    long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
-    return new long[] {total, idle};
-  }
 
   private static void waitForLog(Process p, Path log, String marker, int seconds) throws Exception {
     long limit = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
