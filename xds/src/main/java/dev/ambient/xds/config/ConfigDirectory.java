@@ -42,6 +42,9 @@ public final class ConfigDirectory {
   private final Map<Path, String> lastGoodText = new HashMap<>();
   /** What the last load assembled: unchanged addresses come back as the same instances. */
   private final SnapshotAssembler.Memo memo = new SnapshotAssembler.Memo();
+  /** {@link #warmUp()} replaces the parse of one file in this many. */
+  static final int WARM_UP_FILE_STRIDE = 10;
+  private int warmUps; // guarded by this
 
   private ConfigDirectory(Path directory, String rootNamespace) {
     this.directory = requireNonNull(directory, "directory");
@@ -83,16 +86,28 @@ public final class ConfigDirectory {
   }
 
   /**
-   * Parses every file that loaded well again and drops the result: only for the JIT (a reload after a change
-   * parses the changed file, and the parser is otherwise only run once per file at start). Changes nothing.
+   * Only for the JIT: parses every file that loaded well again, and for every {@value #WARM_UP_FILE_STRIDE}th
+   * file (a different tenth on each call) keeps the new parse in place of the old one, so that the next
+   * {@link #load()} runs exactly what a load after a real change runs for those files: fresh document
+   * instances, the addresses rebuilt instead of taken from the memo, and (in the control plane) compared by
+   * value with what is served. The new parse is of the same text, so the content of the next load is equal to
+   * the last one's. Without this, a reload at start and the warm-up reloads took only the "nothing changed"
+   * branches, and the first real changes after a start ran the others interpreted or deoptimised
+   * (load 200 ms instead of 40 ms at 10,000 workloads).
    */
   public synchronized void warmUp() {
-    for (String text : List.copyOf(lastGoodText.values())) {
+    int round = warmUps++;
+    int i = 0;
+    for (Path file : lastGoodText.keySet().stream().sorted().toList()) {
       try {
-        ConfigDocument.parseAll(text);
+        List<ConfigDocument> docs = ConfigDocument.parseAll(lastGoodText.get(file));
+        if (i % WARM_UP_FILE_STRIDE == round % WARM_UP_FILE_STRIDE && lastGood.containsKey(file)) {
+          lastGood.put(file, docs);
+        }
       } catch (RuntimeException e) {
         // it parsed before; whatever happens now is not this method's business
       }
+      i++;
     }
   }
 

@@ -201,20 +201,8 @@ final class DeltaStream implements StreamObserver<DeltaDiscoveryRequest>, Resour
       return;
     }
     String nonce = id + "-" + (++nonceCounter);
-    DeltaDiscoveryResponse.Builder response = DeltaDiscoveryResponse.newBuilder()
-        .setTypeUrl(typeUrl)
-        .setNonce(nonce)
-        .setSystemVersionInfo(Long.toString(snapshot.version()))
-        .addAllRemovedResources(delta.removed());
     Map<String, String> versions = new HashMap<>();
-    for (StoredResource r : delta.resources()) {
-      response.addResources(Resource.newBuilder()
-          .setName(r.name())
-          .setVersion(r.version())
-          .setResource(r.resource())
-          .addAllAliases(r.aliases()));
-      versions.put(r.name(), r.version());
-    }
+    DeltaDiscoveryResponse.Builder response = response(typeUrl, nonce, snapshot, delta, versions);
     pending.put(nonce, new Pending(typeUrl, versions));
     log.debug("xds stream {} ({}): {} nonce {}: {} resources, removed {}", id, node, typeUrl, nonce,
         delta.resources().size(), delta.removed());
@@ -225,6 +213,29 @@ final class DeltaStream implements StreamObserver<DeltaDiscoveryRequest>, Resour
       // The call was cancelled between our check and the write: the cancel handler cleans up.
       log.debug("xds stream {} ({}): send failed: {}", id, node, e.toString());
     }
+  }
+
+  /**
+   * The response carrying {@code delta}; puts each sent resource's version into {@code versions}. Also run by
+   * the control plane's warm-up (see {@code ControlPlane#warmUp}), so that a push after the first change is
+   * not encoded by interpreted code.
+   */
+  static DeltaDiscoveryResponse.Builder response(String typeUrl, String nonce, TypeSnapshot snapshot,
+      TypeSubscription.Delta delta, Map<String, String> versions) {
+    DeltaDiscoveryResponse.Builder response = DeltaDiscoveryResponse.newBuilder()
+        .setTypeUrl(typeUrl)
+        .setNonce(nonce)
+        .setSystemVersionInfo(Long.toString(snapshot.version()))
+        .addAllRemovedResources(delta.removed());
+    for (StoredResource r : delta.resources()) {
+      response.addResources(Resource.newBuilder()
+          .setName(r.name())
+          .setVersion(r.version())
+          .setResource(r.resource())
+          .addAllAliases(r.aliases()));
+      versions.put(r.name(), r.version());
+    }
+    return response;
   }
 
   @Override

@@ -113,6 +113,52 @@ class ConfigDirectoryTest {
   }
 
   @Test
+  void warmUp_makesTheNextLoadRebuildOneFileInTenWithEqualContent() throws IOException {
+    write("a-workloads.yaml", WORKLOADS);
+    write("b-more.yaml", """
+        workloads:
+        - uid: u3
+          name: c
+          namespace: ns
+          workloadIps: ["198.18.0.3"]
+        """);
+    write("sub/policies.yml", POLICIES);
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    ConfigSnapshot before = config.load().snapshot();
+
+    config.warmUp(); // round 0: the first file in path order (a-workloads.yaml) takes its new parse
+    ConfigLoadResult first = config.load();
+
+    assertThat(first.errors()).isEmpty();
+    assertThat(first.snapshot()).isEqualTo(before);
+    // the changed-file path ran for a-workloads.yaml: its addresses are new instances of equal content
+    assertThat(first.snapshot().addresses().get("u1")).isNotSameAs(before.addresses().get("u1"))
+        .isEqualTo(before.addresses().get("u1"));
+    assertThat(first.snapshot().addresses().get("u3")).isSameAs(before.addresses().get("u3"));
+
+    config.warmUp(); // round 1: the second file (b-more.yaml)
+    ConfigSnapshot second = config.load().snapshot();
+
+    assertThat(second).isEqualTo(before);
+    assertThat(second.addresses().get("u1")).isSameAs(first.snapshot().addresses().get("u1"));
+    assertThat(second.addresses().get("u3")).isNotSameAs(before.addresses().get("u3"));
+  }
+
+  @Test
+  void warmUp_keepsAnEditedFilesLastGoodContentUntilTheNextLoad() throws IOException {
+    write("a-workloads.yaml", WORKLOADS);
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    ConfigSnapshot before = config.load().snapshot();
+    write("a-workloads.yaml", "workloads: [");
+
+    config.warmUp(); // parses what loaded last, not the file as it is now
+
+    ConfigLoadResult r = config.load();
+    assertThat(r.errors()).hasSize(1);
+    assertThat(r.snapshot()).isEqualTo(before);
+  }
+
+  @Test
   void load_policyBindingChange_rebuildsTheWorkloadWhoseFileDidNotChange() throws IOException {
     write("a-workloads.yaml", WORKLOADS);
     write("sub/policies.yml", POLICIES);
