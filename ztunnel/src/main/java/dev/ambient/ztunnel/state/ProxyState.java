@@ -56,6 +56,11 @@ public final class ProxyState {
     return Optional.ofNullable(workloadsByUid.get(uid));
   }
 
+  /** Every workload (unordered view). */
+  public java.util.Collection<Workload> workloads() {
+    return workloadsByUid.values();
+  }
+
   /** Number of workloads. */
   public int workloadCount() {
     return workloadsByUid.size();
