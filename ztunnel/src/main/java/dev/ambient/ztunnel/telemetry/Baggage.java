@@ -143,10 +143,13 @@ public final class Baggage {
     return true;
   }
 
-  /** Decodes {@code %XX} escapes as UTF-8; returns null for a broken escape or a control character. */
+  /**
+   * Decodes {@code %XX} escapes as UTF-8; returns null for a broken escape, raw non-ASCII or a
+   * control character.
+   */
   private static @Nullable String percentDecode(String value) {
     if (value.indexOf('%') < 0) {
-      return hasControl(value) ? null : value;
+      return isPrintableAscii(value) ? value : null;
     }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(value.length());
     for (int i = 0; i < value.length(); i++) {
@@ -169,16 +172,22 @@ public final class Baggage {
       }
     }
     String decoded = bytes.toString(StandardCharsets.UTF_8);
-    return hasControl(decoded) ? null : decoded;
-  }
-
-  private static boolean hasControl(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
+    for (int i = 0; i < decoded.length(); i++) {
+      char c = decoded.charAt(i);
       if (c < 0x20 || c == 0x7f) {
-        return true;
+        return null;
       }
     }
-    return false;
+    return decoded;
+  }
+
+  private static boolean isPrintableAscii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c > 0x7e) {
+        return false;
+      }
+    }
+    return true;
   }
 }
