@@ -6,6 +6,7 @@ import dev.ambient.net.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -98,18 +99,19 @@ final class HttpListener implements AutoCloseable {
     for (InetSocketAddress bind : binds) {
       InetSocketAddress target = bind.getPort() == 0 && firstPort > 0
           ? new InetSocketAddress(bind.getAddress(), firstPort) : bind;
-      try {
-        Channel ch = b.bind(target).syncUninterruptibly().channel();
-        bound.add(ch);
-        if (firstPort < 0) {
-          firstPort = ((InetSocketAddress) ch.localAddress()).getPort();
-        }
-        log.info("{} listening on {} ({})", name, ch.localAddress(), transport.label());
-      } catch (RuntimeException e) {
-        bound.forEach(Channel::close);
+      // await + isSuccess, not sync: a failed bind's cause is a checked (sneaky-thrown) IOException.
+      ChannelFuture f = b.bind(target).awaitUninterruptibly();
+      if (!f.isSuccess()) {
+        bound.forEach(ch -> ch.close().awaitUninterruptibly());
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-        throw new AdminBindException(name, target, e);
+        throw new AdminBindException(name, target, f.cause());
       }
+      Channel ch = f.channel();
+      bound.add(ch);
+      if (firstPort < 0) {
+        firstPort = ((InetSocketAddress) ch.localAddress()).getPort();
+      }
+      log.info("{} listening on {} ({})", name, ch.localAddress(), transport.label());
     }
     return new HttpListener(name, bound, connections, group);
   }
