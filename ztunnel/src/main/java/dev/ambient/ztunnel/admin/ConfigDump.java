@@ -4,14 +4,19 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationConfig;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.ser.BeanPropertyWriter;
+import com.fasterxml.jackson.databind.ser.BeanSerializerModifier;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.ambient.identity.SpiffeId;
@@ -26,6 +31,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -56,7 +63,9 @@ public final class ConfigDump {
           })
           .addSerializer(Path.class, ToStringSerializer.instance)
           .addSerializer(SpiffeId.class, ToStringSerializer.instance)
-          .addSerializer(Optional.class, new OptionalSerializer()));
+          .addSerializer(Optional.class, new OptionalSerializer())
+          .addSerializer(com.google.protobuf.Message.class, new ProtobufJson())
+          .setSerializerModifier(new Redactor()));
 
   /**
    * Where the dump's parts come from. Every method has an empty default, so the runtime implements
@@ -65,12 +74,12 @@ public final class ConfigDump {
   public interface Sources {
     /** Current workloads (e.g. {@code ProxyState#workloads()}). */
     default Collection<Workload> workloads() {
-      return java.util.List.of();
+      return List.of();
     }
 
     /** Current services with their endpoints. */
     default Collection<ServiceEntry> services() {
-      return java.util.List.of();
+      return List.of();
     }
 
     /** Endpoints of services not known yet: service key ({@code ns/hostname}) → uid → endpoint. */
@@ -80,7 +89,7 @@ public final class ConfigDump {
 
     /** Current authorization policies. */
     default Collection<Authorization> policies() {
-      return java.util.List.of();
+      return List.of();
     }
 
     /** The local xDS file, re-read now; empty when none is configured. */
@@ -196,6 +205,40 @@ public final class ConfigDump {
     o.put("actualDst", c.actualDst());
     o.put("protocol", c.protocol());
     return o;
+  }
+
+  /**
+   * Writes {@code "<redacted>"} for properties whose name says they hold a credential ({@code
+   * token}, {@code secret}, {@code password}, {@code privateKey}, {@code authorization}), whatever
+   * their type, so {@code AUTH_TOKEN} and similar never reach the dump.
+   */
+  static final class Redactor extends BeanSerializerModifier {
+    private static final long serialVersionUID = 1L;
+    static final List<String> SENSITIVE = List.of("token", "secret", "password", "privatekey", "authorization");
+
+    @Override
+    public List<BeanPropertyWriter> changeProperties(SerializationConfig config, BeanDescription bean,
+        List<BeanPropertyWriter> properties) {
+      for (BeanPropertyWriter w : properties) {
+        if (isSensitive(w.getName())) {
+          w.assignSerializer(REDACTED);
+          w.assignNullSerializer(REDACTED);
+        }
+      }
+      return properties;
+    }
+
+    static boolean isSensitive(String property) {
+      String p = property.toLowerCase(Locale.ROOT);
+      return SENSITIVE.stream().anyMatch(p::contains);
+    }
+
+    private static final JsonSerializer<Object> REDACTED = new StdSerializer<>(Object.class) {
+      @Override
+      public void serialize(Object v, JsonGenerator g, SerializerProvider p) throws IOException {
+        g.writeString("<redacted>");
+      }
+    };
   }
 
   /** Present → the value, empty → null. */

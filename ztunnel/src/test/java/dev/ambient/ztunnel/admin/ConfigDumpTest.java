@@ -20,6 +20,7 @@ import dev.ambient.xds.client.LoadBalancing;
 import dev.ambient.xds.client.Port;
 import dev.ambient.xds.client.Service;
 import dev.ambient.xds.client.Workload;
+import dev.ambient.ztunnel.ZtunnelConfig;
 import dev.ambient.ztunnel.state.Endpoint;
 import dev.ambient.ztunnel.state.Fixtures;
 import dev.ambient.ztunnel.state.ProxyState;
@@ -260,6 +261,25 @@ class ConfigDumpTest {
     assertThat(dump.at("/config/error").asText()).contains("config unavailable");
     assertThat(dump.get("workloads")).hasSize(2);
     assertThat(dump.get("certificates")).isEmpty();
+  }
+
+  @Test
+  void config_realZtunnelConfig_rendersWithoutErrorAndRedactsTheToken() {
+    ZtunnelConfig config = ZtunnelConfig.fromEnvironment(
+        Map.of("AUTH_TOKEN", "s3cr3t-literal", "XDS_ADDRESS", "https://198.18.0.5:15012",
+            "ISTIO_META_DNS_CAPTURE", "true", "NODE_NAME", "node-a"), 2);
+    ConfigDump.Sources sources = new ConfigDump.Sources() {
+      @Override
+      public Object config() {
+        return config;
+      }
+    };
+    JsonNode dump = ConfigDump.render(sources);
+    assertThat(dump.get("config").has("error")).as("%s", dump.get("config")).isFalse();
+    assertThat(dump.at("/config/terminationDeadline").asText()).isEqualTo("PT5S");
+    assertThat(dump.at("/config/authToken").asText()).isEqualTo("<redacted>");
+    assertThat(dump.at("/config/node/metadata/DNS_CAPTURE").asText()).isEqualTo("true");
+    assertThat(ConfigDump.toJson(sources)).doesNotContain("s3cr3t-literal").contains("198.18.0.5");
   }
 
   @Test
