@@ -74,6 +74,11 @@ public final class PolicyIndex {
     return p == null ? Optional.empty() : p.asOptional;
   }
 
+  /** Every policy, in name order (for the config dump). */
+  public java.util.List<Authorization> policies() {
+    return byName.keySet().stream().sorted().map(n -> byName.get(n).policy).toList();
+  }
+
   public int size() {
     return byName.size();
   }

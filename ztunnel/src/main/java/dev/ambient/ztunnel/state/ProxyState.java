@@ -61,6 +61,16 @@ public final class ProxyState {
     return workloadsByUid.values();
   }
 
+  /** Every service (unordered view). */
+  public java.util.Collection<ServiceEntry> services() {
+    return servicesByKey.values();
+  }
+
+  /** Endpoints waiting for their service, by service key then workload uid. */
+  public Map<String, Map<String, Endpoint>> stagedServices() {
+    return staged;
+  }
+
   /** Number of workloads. */
   public int workloadCount() {
     return workloadsByUid.size();
