@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -87,6 +88,11 @@ public final class HboneServer implements AutoCloseable {
     return connections.size();
   }
 
+  /** Closes the listening socket; open connections and their streams continue. Idempotent. */
+  public void stopAccepting() {
+    serverChannel.close().syncUninterruptibly();
+  }
+
   /** Stops accepting, sends GOAWAY, waits for streams up to {@code deadline}, then closes the rest. */
   public CompletableFuture<Void> shutdownGracefully(Duration deadline) {
     serverChannel.close().syncUninterruptibly();
@@ -130,8 +136,25 @@ public final class HboneServer implements AutoCloseable {
     private @Nullable HboneHandler handler;
     private Http2Config http2 = Http2Config.serverDefaults();
     private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
+    private Consumer<ServerBootstrap> listenerOptions = b -> {};
+    private Consumer<Channel> onAccept = ch -> {};
 
     Builder() {}
+
+    /** Extra options for the listening socket (e.g. IP_TRANSPARENT), applied before the bind. */
+    public Builder listenerOptions(Consumer<ServerBootstrap> listenerOptions) {
+      this.listenerOptions = requireNonNull(listenerOptions, "listenerOptions");
+      return this;
+    }
+
+    /**
+     * Told of every accepted TCP connection before TLS starts, on its event loop (for socket
+     * gauges: watch {@code closeFuture()} for the end).
+     */
+    public Builder onAccept(Consumer<Channel> onAccept) {
+      this.onAccept = requireNonNull(onAccept, "onAccept");
+      return this;
+    }
 
     public Builder transport(Transport transport) {
       this.transport = requireNonNull(transport, "transport");
@@ -181,6 +204,7 @@ public final class HboneServer implements AutoCloseable {
       ChannelGroup connections = new DefaultChannelGroup("hbone-connections", GlobalEventExecutor.INSTANCE);
       ChannelGroup streams = new DefaultChannelGroup("hbone-streams", GlobalEventExecutor.INSTANCE);
       Http2Config h2 = http2;
+      Consumer<Channel> accepted = onAccept;
       ServerBootstrap b = new ServerBootstrap()
           .group(g)
           .channel(transport.serverSocketChannel())
@@ -191,10 +215,12 @@ public final class HboneServer implements AutoCloseable {
             @Override
             protected void initChannel(Channel ch) {
               connections.add(ch);
+              accepted.accept(ch);
               SslHandler ssl = tlsSource.get().newServerHandler(ch.alloc());
               ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(app, h2, ssl, streams));
             }
           });
+      listenerOptions.accept(b);
       try {
         ChannelFuture bound = b.bind(bind).syncUninterruptibly();
         log.info("HBONE server listening on {} ({})", bound.channel().localAddress(), transport.label());

@@ -101,6 +101,11 @@ public final class InboundProxy implements ProxyListener {
         .http2(inputs.config().hbone().server())
         .tls(proxy::handshakeTls)
         .handler(proxy::onConnect)
+        .listenerOptions(inputs.sockets().listener())
+        .onAccept(ch -> {
+          inputs.telemetry().socketOpened(Reporter.DESTINATION);
+          ch.closeFuture().addListener(f -> inputs.telemetry().socketClosed(Reporter.DESTINATION));
+        })
         .bind(bind)
         .start();
     proxy.warmUp(options.localWorkloadWait());
@@ -269,20 +274,25 @@ public final class InboundProxy implements ProxyListener {
   @Override
   public void stopAccepting() {
     accepting.set(false);
+    requireNonNull(server).stopAccepting();
   }
 
   @Override
   public CompletableFuture<Void> drain(Duration deadline) {
     accepting.set(false);
     CompletableFuture<Void> graceful = requireNonNull(server).shutdownGracefully(deadline);
-    CompletableFuture<Void> forced = new CompletableFuture<>();
-    CompletableFuture.delayedExecutor(deadline.toMillis() + 100, TimeUnit.MILLISECONDS).execute(() -> {
+    // At the deadline whatever is left is reset; if everything finished earlier, drain ends earlier.
+    java.util.concurrent.ScheduledFuture<?> force = inputs.workers().schedule(() -> {
       for (Channel ch : upstreams) {
         reset(ch);
       }
-      forced.complete(null);
-    });
-    return graceful.thenCombine(forced, (x, y) -> (Void) null).thenCompose(v -> closedUpstreams());
+    }, deadline.toMillis() + 100, TimeUnit.MILLISECONDS);
+    return graceful.thenCompose(v -> {
+      for (Channel ch : upstreams) {
+        reset(ch); // the HBONE connections are gone: nothing can use these any more
+      }
+      return closedUpstreams();
+    }).whenComplete((v, t) -> force.cancel(false));
   }
 
   private CompletableFuture<Void> closedUpstreams() {
