@@ -7,6 +7,7 @@ import dev.ambient.hbone.HboneClient;
 import dev.ambient.hbone.HboneConnectRequest;
 import dev.ambient.hbone.HboneException;
 import dev.ambient.hbone.HboneStream;
+import dev.ambient.hbone.Relay;
 import dev.ambient.hbone.RelayResult;
 import dev.ambient.hbone.UpstreamConnector;
 import dev.ambient.identity.HboneTls;
@@ -223,6 +224,7 @@ public final class OutboundProxy implements ProxyListener {
 
   /** Counts {@code ch} as an accepted socket until it closes. */
   void opened(Channel ch) {
+    ch.pipeline().addLast(EarlyInput.NAME, new EarlyInput());
     accepted.add(ch);
     inputs.telemetry().socketOpened(Reporter.SOURCE);
     ch.closeFuture().addListener(f -> {
@@ -303,7 +305,10 @@ public final class OutboundProxy implements ProxyListener {
         reported.close(0, 0, ResponseFlag.NONE, "client closed before the upstream connection was up");
         return;
       }
-      TcpRelay.start(ch, up).completion().whenComplete((r, e) -> {
+      // Same loop as ch (the connector dialled on it): the relay's handlers are added right here.
+      TcpRelay relay = TcpRelay.start(ch, up);
+      EarlyInput.release(ch);
+      relay.completion().whenComplete((r, e) -> {
         if (r == null) {
           reported.close(0, 0, ResponseFlag.NONE, message(e));
         } else {
@@ -360,17 +365,21 @@ public final class OutboundProxy implements ProxyListener {
           reset(ch);
           return;
         }
-        if (!ch.isActive()) {
-          stream.channel().close();
-          reported.close(0, 0, ResponseFlag.NONE, "client closed before the tunnel was up");
-          return;
-        }
-        stream.relay(ch).completion().whenComplete((r, e) -> {
-          if (r == null) {
-            reported.close(0, 0, ResponseFlag.NONE, message(e));
-          } else {
-            reported.close(r.bytesFromTcp(), r.bytesToTcp(), ResponseFlag.NONE, relayError(r));
+        ch.eventLoop().execute(() -> {
+          if (!ch.isActive()) {
+            stream.channel().close();
+            reported.close(0, 0, ResponseFlag.NONE, "client closed before the tunnel was up");
+            return;
           }
+          Relay relay = stream.relay(ch); // on ch's loop: its TCP handler is added synchronously
+          EarlyInput.release(ch);
+          relay.completion().whenComplete((r, e) -> {
+            if (r == null) {
+              reported.close(0, 0, ResponseFlag.NONE, message(e));
+            } else {
+              reported.close(r.bytesFromTcp(), r.bytesToTcp(), ResponseFlag.NONE, relayError(r));
+            }
+          });
         });
       });
     });

@@ -59,7 +59,8 @@ public final class Socks5Proxy implements ProxyListener {
           @Override
           protected void initChannel(Channel ch) {
             routing.opened(ch);
-            ch.pipeline().addLast("socks5", new Handshake(routing));
+            // In front of the early-input holder: bytes after the request go there, not lost.
+            ch.pipeline().addBefore(EarlyInput.NAME, "socks5", new Handshake(routing));
           }
         });
     inputs.sockets().listener().accept(b);
@@ -224,9 +225,6 @@ public final class Socks5Proxy implements ProxyListener {
           InetSocketAddress client = OutboundProxy.canonical((InetSocketAddress) ch.remoteAddress());
           byte[] ok = reply(0);
           ctx.writeAndFlush(ctx.alloc().buffer(ok.length).writeBytes(ok));
-          if (in.isReadable()) {
-            log.debug("SOCKS5 client {} sent {} bytes before the reply; they are dropped", client, in.readableBytes());
-          }
           ctx.pipeline().remove(this);
           routing.handle(ch, client, c.target());
         }

@@ -143,7 +143,9 @@ final class TcpRelay {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-      if (channel.isActive()) {
+      if (((DuplexChannel) channel).isInputShutdown()) {
+        inputShutdown = true; // FIN already seen; its event is replayed by EarlyInput
+      } else if (channel.isActive()) {
         ctx.read();
       } else {
         error.compareAndSet(null, new IOException("connection closed before the relay started"));
