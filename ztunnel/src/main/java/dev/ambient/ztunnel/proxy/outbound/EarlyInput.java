@@ -2,9 +2,10 @@ package dev.ambient.ztunnel.proxy.outbound;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 
@@ -14,30 +15,50 @@ import java.util.ArrayDeque;
  * POLLRDHUP, so that no data is missed): an application that writes and shuts down its output
  * right away would otherwise have its bytes and its FIN dropped at the pipeline's tail while the
  * route is still being decided. {@link #release} replays them, in order, to the handler added
- * behind this one, then removes this one. Held buffers are released if the channel closes first.
+ * behind this one; from then on it passes everything through. Held buffers are released if the
+ * channel closes first.
+ *
+ * <p>It also drops {@code read()} requests once the input is shut down: a relay attached after
+ * the FIN asks for a first read, and on epoll a read after FIN fails ({@code epoll_ctl} ENOENT),
+ * which would look like a reset and lose the other direction.
  */
-final class EarlyInput extends ChannelInboundHandlerAdapter {
+final class EarlyInput extends ChannelDuplexHandler {
   static final String NAME = "early-input";
 
   private final ArrayDeque<Object> held = new ArrayDeque<>();
+  private boolean released;
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    held.add(msg);
+    if (released) {
+      ctx.fireChannelRead(msg);
+    } else {
+      held.add(msg);
+    }
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    // Swallowed: nobody behind this handler wants it yet.
+    if (released) {
+      ctx.fireChannelReadComplete();
+    }
   }
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete) {
+    if (!released && (evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete)) {
       held.add(evt);
     } else {
       ctx.fireUserEventTriggered(evt);
     }
+  }
+
+  @Override
+  public void read(ChannelHandlerContext ctx) {
+    if (ctx.channel() instanceof DuplexChannel d && d.isInputShutdown()) {
+      return;
+    }
+    ctx.read();
   }
 
   @Override
@@ -49,7 +70,7 @@ final class EarlyInput extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Replays what was held to the handlers behind this one and removes this one. Must run on
+   * Replays what was held to the handlers behind this one and lets later input through. Must run on
    * {@code ch}'s event loop, right after the relay handler was added, in the same task.
    */
   static void release(Channel ch) {
@@ -58,6 +79,10 @@ final class EarlyInput extends ChannelInboundHandlerAdapter {
       return;
     }
     EarlyInput self = (EarlyInput) ctx.handler();
+    if (self.released) {
+      return;
+    }
+    self.released = true;
     boolean data = false;
     Object o;
     while ((o = self.held.poll()) != null) {
@@ -75,6 +100,5 @@ final class EarlyInput extends ChannelInboundHandlerAdapter {
     if (data) {
       ctx.fireChannelReadComplete();
     }
-    ch.pipeline().remove(self);
   }
 }
