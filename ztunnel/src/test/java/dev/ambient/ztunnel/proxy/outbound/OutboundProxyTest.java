@@ -101,6 +101,8 @@ class OutboundProxyTest {
   private final StateUpdater updater = new StateUpdater(state);
   private final RecordingTelemetry telemetry = new RecordingTelemetry();
   private final BlockingQueue<HboneRequest> connects = new LinkedBlockingQueue<>();
+  /** When non-zero, the destination ztunnel refuses every CONNECT with this status. */
+  private volatile int refuseWith;
   private HboneClient hbone;
   private HboneServer serverZtunnel;
   private ProxyInputs inputs;
@@ -144,6 +146,9 @@ class OutboundProxyTest {
         .bind(new InetSocketAddress(ip(HBONE_IP), 0))
         .handler(req -> {
           connects.add(req);
+          if (refuseWith != 0) {
+            return CompletableFuture.completedFuture(new HboneDecision.Reject(refuseWith, "test refusal"));
+          }
           return CompletableFuture.completedFuture(
               HboneDecision.accept(UpstreamConnector.tcp(podApp.address(), TRANSPORT, Duration.ofSeconds(5))));
         })
@@ -297,6 +302,21 @@ class OutboundProxyTest {
   }
 
   @Test
+  void hbone_connectRefusedWithStatus_clientResetAndConnectFlagWithStatus() throws Exception {
+    refuseWith = 401;
+    xds(client(), hboneServerWorkload());
+    OutboundProxy proxy = outbound(HBONE_IP);
+
+    try (Socket s = app(proxy.localAddress())) {
+      assertReset(s);
+    }
+    RecordingTelemetry.Closed closed = awaitClosed();
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.CONNECT);
+    assertThat(closed.error()).contains("401");
+    assertThat(closed.facts().securityPolicy()).isEqualTo(SecurityPolicy.MUTUAL_TLS);
+  }
+
+  @Test
   void vip_loadBalancedToHboneEndpoint_withServiceHostInForwarded() throws Exception {
     OutboundProxy proxy = outbound("127.10.0.1");
     int servicePort = proxy.localAddress().getPort();
@@ -378,6 +398,49 @@ class OutboundProxyTest {
       assertThat(closed.clientToServer()).isEqualTo(20_000);
       assertThat(closed.serverToClient()).isEqualTo(20_000);
       assertThat(connects).isEmpty();
+    }
+  }
+
+  @Test
+  void tcpDirect_halfClose_otherDirectionKeepsFlowing() throws Exception {
+    try (java.net.ServerSocket upstream = new java.net.ServerSocket(0, 1, ip(TCP_IP))) {
+      xds(client(), workload("tcp-server").tcp().ip(TCP_IP).build());
+      Socks5Proxy socks = socks();
+      try (Socket s = app(socks.localAddress())) {
+        Socks5Client.connect(s, (InetSocketAddress) upstream.getLocalSocketAddress());
+        s.getOutputStream().write("request".getBytes());
+        s.shutdownOutput();
+        try (Socket up = upstream.accept()) {
+          up.setSoTimeout(10_000);
+          assertThat(up.getInputStream().readAllBytes()).asString().isEqualTo("request"); // FIN arrived
+          up.getOutputStream().write("late answer".getBytes());
+        }
+        assertThat(s.getInputStream().readAllBytes()).asString().isEqualTo("late answer");
+      }
+      RecordingTelemetry.Closed closed = awaitClosed();
+      assertThat(closed.clientToServer()).isEqualTo(7);
+      assertThat(closed.serverToClient()).isEqualTo(11);
+      assertThat(closed.error()).isNull();
+    }
+  }
+
+  @Test
+  void tcpDirect_clientReset_resetsUpstream() throws Exception {
+    try (java.net.ServerSocket upstream = new java.net.ServerSocket(0, 1, ip(TCP_IP))) {
+      xds(client(), workload("tcp-server").tcp().ip(TCP_IP).build());
+      Socks5Proxy socks = socks();
+      Socket s = app(socks.localAddress());
+      Socks5Client.connect(s, (InetSocketAddress) upstream.getLocalSocketAddress());
+      try (Socket up = upstream.accept()) {
+        up.setSoTimeout(10_000);
+        s.getOutputStream().write(1);
+        assertThat(up.getInputStream().read()).isEqualTo(1);
+        s.setSoLinger(true, 0);
+        s.close(); // RST
+        assertThatThrownBy(() -> up.getInputStream().read())
+            .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+      }
+      assertThat(awaitClosed().clientToServer()).isEqualTo(1);
     }
   }
 
