@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,16 +61,19 @@ public final class HboneClient implements AutoCloseable {
   private final EventLoopGroup group;
   private final boolean ownsGroup;
   private final PoolConfig config;
+  private final Consumer<Bootstrap> socketCustomizer;
   private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
   /** Every open stream: closed explicitly on {@link #close()}, which also releases DATA nobody read. */
   private final ChannelGroup streams = new DefaultChannelGroup("hbone-client-streams", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
 
-  private HboneClient(Transport transport, EventLoopGroup group, boolean ownsGroup, PoolConfig config) {
+  private HboneClient(
+      Transport transport, EventLoopGroup group, boolean ownsGroup, PoolConfig config, Consumer<Bootstrap> socketCustomizer) {
     this.transport = transport;
     this.group = group;
     this.ownsGroup = ownsGroup;
     this.config = config;
+    this.socketCustomizer = socketCustomizer;
   }
 
   public static Builder builder() {
@@ -142,6 +146,7 @@ public final class HboneClient implements AutoCloseable {
             ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(conn, ssl, h2, result, dst));
           }
         });
+    socketCustomizer.accept(b);
     if (key.sourceIp() != null) {
       b.localAddress(new InetSocketAddress(key.sourceIp(), 0));
     }
@@ -303,6 +308,7 @@ public final class HboneClient implements AutoCloseable {
     private Transport transport = Transport.defaultTransport();
     private @Nullable EventLoopGroup group;
     private PoolConfig config = PoolConfig.defaults();
+    private Consumer<Bootstrap> socketCustomizer = b -> {};
 
     Builder() {}
 
@@ -323,10 +329,21 @@ public final class HboneClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Socket options for every new pooled connection (SO_MARK, keepalive times, IP_TRANSPARENT):
+     * applied to its {@link Bootstrap} after the client's own options and handler, before the
+     * source bind and the connect. It may add options or wrap the handler, never drop it. Default:
+     * nothing.
+     */
+    public Builder socketCustomizer(Consumer<Bootstrap> customizer) {
+      this.socketCustomizer = requireNonNull(customizer, "customizer");
+      return this;
+    }
+
     public HboneClient build() {
       boolean owns = group == null;
       EventLoopGroup g = owns ? transport.newEventLoopGroup(0, "hbone-client") : group;
-      return new HboneClient(transport, g, owns, config);
+      return new HboneClient(transport, g, owns, config, socketCustomizer);
     }
   }
 }
