@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * Changes apply on top of the current levels; {@link #reset()} restores the levels seen at
  * construction. Levels: {@code trace, debug, info, warn, error, off}. Thread-safe (synchronized).
  */
-final class LogLevels {
+public final class LogLevels {
   private final LoggerContext context;
   /** Explicit level of every logger at construction (null = inherited). */
   private final Map<String, @Nullable Level> initial = new HashMap<>();
@@ -81,6 +81,16 @@ final class LogLevels {
       default -> throw new IllegalArgumentException("invalid log level '" + name + "' in '" + entry
           + "': use trace, debug, info, warn, error or off");
     };
+  }
+
+  /**
+   * Applies the start-up filter ({@code RUST_LOG}) to the process's logback context, before the
+   * admin server records the levels {@code /logging?reset} returns to.
+   *
+   * @throws IllegalArgumentException naming the bad entry
+   */
+  public static String applyAtStartup(String filter) {
+    return ofProcess().apply(filter);
   }
 
   /** Applies {@code filter} (validated fully before anything changes) and returns the new levels. */

@@ -1,0 +1,70 @@
+package dev.ambient.ztunnel.runtime;
+
+import dev.ambient.ztunnel.ZtunnelConfig;
+import dev.ambient.ztunnel.ZtunnelConfigException;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code ./ambient ztunnel}: reads Istio ztunnel's environment variables (spec §3.3), starts, and
+ * drains on SIGTERM/SIGINT (JVM shutdown) or {@code POST /quitquitquit}. Exit codes: 0 after a
+ * drain, 1 for an unusable configuration or a failed start.
+ */
+public final class ZtunnelMain {
+  private static final Logger log = LoggerFactory.getLogger(ZtunnelMain.class);
+
+  private static volatile boolean failed;
+
+  private ZtunnelMain() {}
+
+  public static void main(String[] args) {
+    if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+      System.out.println("""
+          usage: ./ambient ztunnel
+            Runs the node proxy. Configuration comes from the environment, as for Istio's ztunnel:
+            PROXY_MODE=dedicated with PROXY_WORKLOAD_INFO=namespace/name/serviceAccount, XDS_ADDRESS,
+            CA_ADDRESS, XDS_ROOT_CA, CA_ROOT_CA, LOCAL_XDS_PATH, FAKE_CA, ... (docs/ztunnel-config.md).""");
+      return;
+    }
+    System.exit(run(System.getenv()));
+  }
+
+  static int run(Map<String, String> env) {
+    ZtunnelConfig config;
+    try {
+      config = ZtunnelConfig.fromEnvironment(env);
+    } catch (ZtunnelConfigException e) {
+      System.err.println("ztunnel: invalid configuration:");
+      e.problems().forEach(p -> System.err.println("  " + p));
+      return 1;
+    }
+    try {
+      dev.ambient.ztunnel.admin.LogLevels.applyAtStartup(config.logging().filter());
+    } catch (IllegalArgumentException e) {
+      System.err.println("ztunnel: invalid configuration:\n  RUST_LOG: " + e.getMessage());
+      return 1;
+    }
+    Ztunnel ztunnel;
+    try {
+      ztunnel = Ztunnel.start(config, env);
+    } catch (LocalXdsLoader.LocalXdsException | RuntimeException e) {
+      System.err.println("ztunnel: cannot start: " + e.getMessage());
+      return 1;
+    }
+    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("ztunnel-shutdown").unstarted(() -> {
+      log.info("ztunnel: shutdown signal, draining for up to {}", config.terminationDeadline());
+      ztunnel.drain(config.terminationDeadline()).join();
+    }));
+    // Until the first sync the process waits (readiness lists what is pending); a listener that
+    // cannot bind ends it.
+    ztunnel.started().exceptionally(e -> {
+      System.err.println("ztunnel: cannot start: " + e.getMessage());
+      failed = true;
+      ztunnel.close();
+      return null;
+    });
+    ztunnel.terminated().join();
+    return failed ? 1 : 0;
+  }
+}
