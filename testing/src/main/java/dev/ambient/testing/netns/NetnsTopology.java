@@ -176,7 +176,12 @@ public final class NetnsTopology implements AutoCloseable {
 
   /** Like {@link #exec} but returns the exit code instead of throwing on a non-zero one. */
   public ExecResult tryExec(int node, String... command) {
-    return run(inNetns(node, command));
+    return run(inNetns(node, command), EXEC_TIMEOUT);
+  }
+
+  /** Like {@link #tryExec(int, String...)} with a different time limit (the command is killed after it). */
+  public ExecResult tryExec(int node, Duration timeout, String... command) {
+    return run(inNetns(node, command), timeout);
   }
 
   /**
@@ -299,14 +304,14 @@ public final class NetnsTopology implements AutoCloseable {
   }
 
   private static String check(String... command) {
-    return run(List.of(command)).check();
+    return run(command).check();
   }
 
   private static ExecResult run(String... command) {
-    return run(List.of(command));
+    return run(List.of(command), EXEC_TIMEOUT);
   }
 
-  private static ExecResult run(List<String> command) {
+  private static ExecResult run(List<String> command, Duration timeout) {
     Process p;
     try {
       p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -323,10 +328,10 @@ public final class NetnsTopology implements AutoCloseable {
       }
     }, Thread::startVirtualThread);
     try {
-      if (!p.waitFor(EXEC_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         kill(p.toHandle());
         throw new IllegalStateException(
-            String.join(" ", command) + " did not finish in " + EXEC_TIMEOUT.toSeconds() + " s");
+            String.join(" ", command) + " did not finish in " + timeout.toMillis() + " ms");
       }
       byte[] out = output.get(10, TimeUnit.SECONDS);
       return new ExecResult(List.copyOf(command), p.exitValue(), new String(out, StandardCharsets.UTF_8));
