@@ -104,6 +104,7 @@ public final class L4Bench {
   private @Nullable NetnsTopology net;
   private boolean captureInstalled;
   private volatile boolean keepWork;
+  private volatile boolean shuttingDown;
 
   private L4Bench(Options opt) throws IOException {
     this.opt = opt;
@@ -125,11 +126,18 @@ public final class L4Bench {
     }
     Options opt = parse(args);
     L4Bench bench = new L4Bench(opt);
-    Runtime.getRuntime().addShutdownHook(new Thread(bench::tearDown, "l4-teardown"));
+    // Ctrl-C / SIGTERM: remove everything (the work dir too, unless --keep); a failure keeps the logs.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      bench.shuttingDown = true;
+      bench.tearDown();
+    }, "l4-teardown"));
     int status = 0;
     try {
       bench.run();
     } catch (Exception e) {
+      if (bench.shuttingDown) {
+        System.exit(130);
+      }
       bench.keepWork = true;
       System.err.println("bench l4: FAILED: " + e.getMessage());
       e.printStackTrace();
@@ -648,6 +656,9 @@ public final class L4Bench {
   }
 
   synchronized void tearDown() {
+    if (shuttingDown) {
+      keepWork = opt.keep;
+    }
     for (Process p : rootChildren) {
       p.destroy();
       try {
@@ -705,7 +716,9 @@ public final class L4Bench {
     ratio(ratios, "b_over_a", summaries.get(Leg.HAPROXY), summaries.get(Leg.DIRECT));
     ratio(ratios, "c_over_a", summaries.get(Leg.ZTUNNEL), summaries.get(Leg.DIRECT));
     ratio(ratios, "c_over_b", summaries.get(Leg.ZTUNNEL), summaries.get(Leg.HAPROXY));
-    System.out.println("throughput ratios: " + ratios);
+    StringBuilder rs = new StringBuilder();
+    ratios.forEach((k, v) -> rs.append(String.format(Locale.ROOT, "  %s = %.3f", k.replace("_over_", ")/("), v)));
+    System.out.println("throughput ratios:" + (rs.isEmpty() ? " n/a" : rs.toString().replace("  ", "  (").replace(" =", ") =")));
     List<Goals.Goal> goals = summaries.containsKey(Leg.HAPROXY)
         ? Goals.evaluate(summaries.get(Leg.HAPROXY), summaries.get(Leg.ZTUNNEL))
         : List.of();
