@@ -3,6 +3,7 @@
 #   hbone  single-stream loopback throughput: raw TCP vs an HAProxy mTLS pair vs an HBONE pair
 #   jmh    JMH microbenchmarks of the hot paths (args go to org.openjdk.jmh.Main)
 #   xds    the control plane at scale: full sync time, bytes, client heap per workload, change propagation
+#   l4     L4 through two ztunnels in node netns vs. direct vs. an HAProxy mTLS pair (root)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RESULTS="$ROOT/bench/results"
@@ -39,13 +40,26 @@ suites:
                    each change, default 200)  --cp-jvm-opts "..." (default "-Xms1g -Xmx2g")
                    --profile (JFR of both JVMs into bench/results/*.jfr)  --keep (keep config and logs)
                    --idle-below PCT --idle-wait S (wait for an idle machine first; default 15, 120)
+  l4      (root) L4 between two node network namespaces (client node 198.18.0.10, server node
+          198.18.0.11 on a bridge 198.18.0.1/24), all legs in one run: (a) direct, (b) an HAProxy
+          mTLS pair (one per node), (c) two ztunnels (./ambient ztunnel, dedicated mode, iptables
+          capture to 15001 in the client node, control plane on 198.18.0.1:15012; skipped when
+          ztunnel is not available). Measures single-connection iperf3 throughput, added p50/p90/p99
+          latency of 1 KiB HTTP responses at 1,000 req/s over 4 connections (hey), proxy CPU s per
+          1,000 requests and RSS idle and with 10,000 open connections; prints the goals; JSON goes
+          to bench/results/l4-<UTC>.json. Installs iperf3, hey and haproxy with apt-get when missing.
+          Everything is named with one prefix and removed at the end, also on failure and Ctrl-C.
+          options: --reps R (default 3)  --duration S (per run, default 10)  --quick (1 x 3 s,
+                   hold 2,000)  --rate N --connections C (default 1000, 4)  --hold N (default 10000)
+                   --legs abc  --haproxy-threads T (default 1)  --ztunnel-jvm-opts "..."
+                   --ready-timeout S (default 90)  --keep (keep configs and logs)  --out DIR
 USAGE
 }
 
 suite="${1:-}"; [[ $# -gt 0 ]] && shift
 case "$suite" in
   ""|-h|--help|help) usage; exit 0 ;;
-  hbone|jmh|xds) ;;
+  hbone|jmh|xds|l4) ;;
   *) usage >&2; echo "ambient bench: unknown suite '$suite'" >&2; exit 2 ;;
 esac
 for a in "$@"; do [[ "$a" == "-h" || "$a" == "--help" ]] && { usage; exit 0; }; done
@@ -104,6 +118,29 @@ case "$suite" in
     cd "$ROOT"
     "$JAVA" "${JOPTS[@]}" -cp "$CP" org.openjdk.jmh.Main "${DEFAULTS[@]}" "${ARGS[@]}"
     has -rff || echo "JMH results: $RESULTS/jmh-$STAMP.json"
+    ;;
+  l4)
+    [[ $(id -u) -eq 0 ]] || { echo "ambient bench l4: needs root (network namespaces, veth, iptables)" >&2; exit 1; }
+    missing=()
+    command -v iperf3 >/dev/null || missing+=(iperf3)
+    command -v hey >/dev/null || missing+=(hey)
+    command -v haproxy >/dev/null || missing+=(haproxy)
+    if [[ ${#missing[@]} -gt 0 ]]; then
+      echo "ambient bench: installing ${missing[*]} (apt-get)" >&2
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      # The packages may start system services; the benchmark runs its own.
+      for s in haproxy iperf3; do systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true; done
+    fi
+    cd "$ROOT"
+    # One prefix for everything the run creates; the trap removes leftovers even if the JVM is killed.
+    PREFIX="l4b$(printf '%04x' $((RANDOM % 65536)))"
+    cleanup() { "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.ambient.bench.l4.L4Bench --cleanup "$PREFIX" || true; }
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    "$JAVA" "${JOPTS[@]}" -Xmx512m -Dbench.command="./ambient bench l4 $*" \
+      -cp "$CP" dev.ambient.bench.l4.L4Bench --out "$RESULTS" --prefix "$PREFIX" --ambient "$ROOT/ambient" "$@"
     ;;
   xds)
     cd "$ROOT"
