@@ -214,7 +214,8 @@ public final class XdsBench {
     if (jfr != null) {
       cmd.add("-XX:StartFlightRecording=settings=profile,dumponexit=true,filename=" + jfr);
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.ambient.xds.server.ControlPlaneMain",
+    cmd.addAll(List.of("-Dlogback.configurationFile=logback-control-plane.xml",
+        "-cp", System.getProperty("java.class.path"), "dev.ambient.xds.server.ControlPlaneMain",
         "--config", configDir.toString(), "--state-dir", stateDir.toString(), "--listen", "127.0.0.1:" + port));
     return cmd;
   }

@@ -490,8 +490,8 @@ public final class L4Bench {
 
   private void startControlPlane(Path config, Path state, String listen) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(javaBin(), "--enable-native-access=ALL-UNNAMED",
-        "--sun-misc-unsafe-memory-access=allow", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-        "dev.ambient.xds.server.ControlPlaneMain", "--config", config.toString(), "--listen", listen,
+        "--sun-misc-unsafe-memory-access=allow", "-Xmx512m", "-Dlogback.configurationFile=logback-control-plane.xml",
+        "-cp", System.getProperty("java.class.path"), "dev.ambient.xds.server.ControlPlaneMain", "--config", config.toString(), "--listen", listen,
         "--state-dir", state.toString()));
     Path log = work.resolve("control-plane.log");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
