@@ -66,15 +66,7 @@ public final class ControlPlaneMain implements Callable<Integer> {
 
   /** Builds and starts the control plane from the parsed options. */
   ControlPlane start() {
-    ControlPlane.Builder b = ControlPlane.builder()
-        .configDir(config)
-        .configSource(Integrations.configSource(config))
-        .ca(Integrations.ca(caDir, stateDir, tokens))
-        .listen(parseListen(listen));
-    if (tokens != null) {
-      b.tokens(tokens);
-    }
-    return b.build().start();
+    return StandaloneControlPlane.start(config, caDir, stateDir, tokens, parseListen(listen));
   }
 
   @Override
