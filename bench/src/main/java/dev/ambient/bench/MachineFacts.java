@@ -8,11 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** What every benchmark records about the machine it ran on (for the results JSON and docs/performance.md). */
-final class MachineFacts {
+public final class MachineFacts {
   private MachineFacts() {}
 
   /** Load, cores, CPU model, memory, kernel, OS and JDK, in a stable order; callers add their own. */
-  static Map<String, String> common() {
+  public static Map<String, String> common() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("loadavg_at_start", read(Path.of("/proc/loadavg")));
     m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
@@ -50,7 +50,7 @@ final class MachineFacts {
   }
 
   /** A file's text, trimmed, or "?" when it cannot be read. */
-  static String read(Path p) {
+  public static String read(Path p) {
     try {
       return new String(Files.readAllBytes(p), StandardCharsets.UTF_8).trim();
     } catch (IOException e) {

@@ -846,16 +846,10 @@ public final class L4Bench {
   }
 
   private Map<String, String> machine() {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("loadavg_at_start", read(Path.of("/proc/loadavg")));
-    m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
-    m.put("cpu", read(Path.of("/proc/cpuinfo")).lines().filter(l -> l.startsWith("model name"))
-        .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse("?"));
-    m.put("memory", read(Path.of("/proc/meminfo")).lines().findFirst().orElse("?"));
-    m.put("kernel", read(Path.of("/proc/sys/kernel/osrelease")));
-    m.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    Map<String, String> m = dev.ambient.bench.MachineFacts.common();
     m.put("haproxy", firstLine("haproxy", "-v"));
     m.put("iperf3", firstLine("iperf3", "--version"));
+    m.put("hey", Files.isExecutable(Path.of("/usr/bin/hey")) ? "/usr/bin/hey (Debian)" : "?");
     return m;
   }
 
