@@ -29,19 +29,25 @@ import java.util.stream.Stream;
  * object), or nothing if it never loaded; the error names the file, line, column and reason. A resource name
  * defined in two places is an error naming both; the first in path order is kept.
  *
+ * <h2>Cost of a reload</h2>
+ * Every file is read and compared with the text of its last good parse; only a changed file is parsed again,
+ * and only what depends on a changed file is assembled again ({@link SnapshotAssembler}): a reload after a
+ * one-file edit costs in proportion to that file, not to the mesh. {@link ConfigLoadResult#changes()} names the
+ * resources that differ from the previous load.
+ *
  * <h2>Threading</h2>
- * {@code load()} is synchronized: the per-file cache is the only state, and loads are meant to come from one
- * watcher thread anyway.
+ * {@code load()} is synchronized: the per-file cache and the assembler are the only state, and loads are meant
+ * to come from one watcher thread anyway.
  */
 public final class ConfigDirectory {
   private final Path directory;
-  private final String rootNamespace;
   /** Last good documents per file. */
   private final Map<Path, List<ConfigDocument>> lastGood = new HashMap<>();
   /** The text each {@link #lastGood} entry was parsed from: an unchanged file is not parsed again. */
   private final Map<Path, String> lastGoodText = new HashMap<>();
-  /** What the last load assembled: unchanged addresses come back as the same instances. */
-  private final SnapshotAssembler.Memo memo = new SnapshotAssembler.Memo();
+  /** Assembles incrementally: only what depends on a file whose documents changed is derived again. */
+  private SnapshotAssembler assembler; // guarded by this
+  private final String rootNamespace;
   /** {@link #warmUp()} replaces the parse of one file in this many. */
   static final int WARM_UP_FILE_STRIDE = 10;
   private int warmUps; // guarded by this
@@ -49,6 +55,7 @@ public final class ConfigDirectory {
   private ConfigDirectory(Path directory, String rootNamespace) {
     this.directory = requireNonNull(directory, "directory");
     this.rootNamespace = requireNonNull(rootNamespace, "rootNamespace");
+    this.assembler = new SnapshotAssembler(rootNamespace);
   }
 
   /** A loader for {@code directory} with Istio's default root namespace, {@code istio-system}. */
@@ -78,11 +85,22 @@ public final class ConfigDirectory {
       // keep serving what we had: a directory that cannot be listed right now is not an empty config
       errors.add(new ConfigError(directory, 0, 0, "cannot list the directory: " + e));
       files = lastGood.keySet().stream().sorted().toList();
-      return SnapshotAssembler.assemble(documents(files, false, errors), rootNamespace, errors, memo);
+      return assemble(documents(files, false, errors), errors);
     }
     lastGood.keySet().retainAll(files);
     lastGoodText.keySet().retainAll(files);
-    return SnapshotAssembler.assemble(documents(files, true, errors), rootNamespace, errors, memo);
+    return assemble(documents(files, true, errors), errors);
+  }
+
+  private ConfigLoadResult assemble(Map<Path, List<ConfigDocument>> docs, List<ConfigError> errors) {
+    try {
+      return assembler.update(docs, errors);
+    } catch (RuntimeException e) {
+      // a bug, not bad content: do not build on a half-updated state (the next load starts from scratch, and
+      // its change set is then relative to nothing: a caller that saw this exception must compare everything)
+      assembler = new SnapshotAssembler(rootNamespace);
+      throw e;
+    }
   }
 
   /**
