@@ -113,6 +113,9 @@ final class TypeSubscription {
    * one-resource change does not walk 11,000 resources); otherwise every wanted resource is compared.
    */
   Delta next(TypeSnapshot snapshot) {
+    if (wildcard && syncedVersion >= 0 && snapshot.version() == syncedVersion) {
+      return new Delta(List.of(), List.of()); // the very snapshot it is up to date with
+    }
     if (wildcard && syncedVersion >= 0 && snapshot.baseVersion() == syncedVersion) {
       List<StoredResource> resources = new ArrayList<>();
       List<String> removed = new ArrayList<>();

@@ -109,6 +109,23 @@ class IncrementalStoreTest {
     assertThat(sub.next(second).resources()).containsExactly(a);
   }
 
+  @Test
+  void wildcardSubscription_upToDate_sendsNothingForTheSameSnapshotOrAnUnchangedType() {
+    StoredResource a = resource("a", "1", "net/198.18.0.1");
+    ResourceStore store = new ResourceStore();
+    store.publish(Map.of(Rpc.TYPE_ADDRESS, Map.of("a", a)));
+    TypeSubscription sub = new TypeSubscription();
+    sub.applyInitial(List.of(), List.of(), Map.of());
+    assertThat(sub.next(store.snapshot(Rpc.TYPE_ADDRESS)).resources()).containsExactly(a);
+
+    assertThat(sub.next(store.snapshot(Rpc.TYPE_ADDRESS)).isEmpty()).isTrue();
+    StoredResource b = resource("b", "1", "net/198.18.0.2");
+    store.publish(Map.of(Rpc.TYPE_ADDRESS, Map.of("a", a, "b", b)));
+    TypeSubscription.Delta delta = sub.next(store.snapshot(Rpc.TYPE_ADDRESS));
+    assertThat(delta.resources()).containsExactly(b);
+    assertThat(delta.removed()).isEmpty();
+  }
+
   private static StoredResource resource(String name, String version, String alias) {
     return new StoredResource(name, version, com.google.protobuf.Any.getDefaultInstance(), List.of(alias));
   }
