@@ -124,7 +124,7 @@ public final class ConfigDirectory {
    * Only for the JIT: parses every file that loaded well again, and for every {@value #WARM_UP_FILE_STRIDE}th
    * file (a different tenth on each call) keeps the new parse in place of the old one, so that the next
    * {@link #load()} runs exactly what a load after a real change runs for those files: fresh document
-   * instances, the addresses rebuilt instead of taken from the memo, and (in the control plane) compared by
+   * instances, their claims and addresses rebuilt instead of kept from the last assembly, and (in the control plane) compared by
    * value with what is served. The new parse is of the same text, so the content of the next load is equal to
    * the last one's. Without this, a reload at start and the warm-up reloads took only the "nothing changed"
    * branches, and the first real changes after a start ran the others interpreted or deoptimised

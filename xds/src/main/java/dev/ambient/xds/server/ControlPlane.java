@@ -173,9 +173,10 @@ public final class ControlPlane implements AutoCloseable {
     if (any == null) {
       return 0;
     }
-    Map<String, StoredResource> changed = new java.util.HashMap<>(current.resources());
+    var changed = dev.ambient.xds.config.PersistentMap.copyOf(current.resources()).edit();
     changed.put(any.name(), new StoredResource(any.name(), any.version() + "-warm-up", any.resource(), any.aliases()));
-    TypeSnapshot next = new TypeSnapshot(current.typeUrl(), current.version() + 1, changed);
+    // made as a publish makes it, so the subscription takes the changed-names path of a real push
+    TypeSnapshot next = current.next(current.version() + 1, changed.build(), List.of(any.name()));
     TypeSubscription.Delta delta = sub.next(next);
     return DeltaStream.response(current.typeUrl(), "warm-up", next, delta, new java.util.HashMap<>())
         .build().toByteString().size();
