@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Everything a config directory says, as the resources an xDS server sends. Immutable; maps iterate in a stable
- * order (files by path, then document order).
+ * Everything a config directory says, as the resources an xDS server sends. Immutable. The maps are {@link PersistentMap}s: a
+ * snapshot after a small change shares nearly everything with the one before. They iterate in a stable order for
+ * the same content (hash order, not file order).
  *
  * @param addresses workloads by uid and services by {@code namespace/hostname}; workloads have
  *     {@code authorization_policies} filled in from selector matching
@@ -20,8 +21,8 @@ public record ConfigSnapshot(
   public static final ConfigSnapshot EMPTY = new ConfigSnapshot(Map.of(), Map.of(), Map.of());
 
   public ConfigSnapshot {
-    addresses = LocalConfig.frozen(addresses);
-    aliases = LocalConfig.frozen(aliases);
-    policies = LocalConfig.frozen(policies);
+    addresses = PersistentMap.copyOf(addresses);
+    aliases = PersistentMap.copyOf(aliases);
+    policies = PersistentMap.copyOf(policies);
   }
 }

@@ -79,6 +79,7 @@ public final class ControlPlane implements AutoCloseable {
   private Set<ConfigProblem> warnings = Set.of(); // config thread only
   private final StoredResources storedAddresses = new StoredResources(); // config thread only
   private final StoredResources storedPolicies = new StoredResources(); // config thread only
+  private boolean compareAllNext = true; // config thread only
   private @Nullable DirectoryWatcher watcher;
   private @Nullable Server server;
 
@@ -172,9 +173,10 @@ public final class ControlPlane implements AutoCloseable {
     if (any == null) {
       return 0;
     }
-    Map<String, StoredResource> changed = new java.util.HashMap<>(current.resources());
+    var changed = dev.ambient.xds.config.PersistentMap.copyOf(current.resources()).edit();
     changed.put(any.name(), new StoredResource(any.name(), any.version() + "-warm-up", any.resource(), any.aliases()));
-    TypeSnapshot next = new TypeSnapshot(current.typeUrl(), current.version() + 1, changed);
+    // made as a publish makes it, so the subscription takes the changed-names path of a real push
+    TypeSnapshot next = current.next(current.version() + 1, changed.build(), List.of(any.name()));
     TypeSubscription.Delta delta = sub.next(next);
     return DeltaStream.response(current.typeUrl(), "warm-up", next, delta, new java.util.HashMap<>())
         .build().toByteString().size();
@@ -182,6 +184,9 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Runs on the config thread: loads, reports new problems, publishes. */
   private void reload() {
+    // The loader's change sets are relative to its previous load: after a failed reload, compare everything.
+    boolean compareAll = compareAllNext;
+    compareAllNext = true;
     LoadedConfig loaded = config.load();
     Set<ConfigProblem> before = new LinkedHashSet<>(problems);
     for (ConfigProblem p : loaded.problems()) {
@@ -201,13 +206,19 @@ public final class ControlPlane implements AutoCloseable {
     }
     warnings = Set.copyOf(loaded.warnings());
     problems = loaded.problems();
-    Map<String, Map<String, StoredResource>> byType = new LinkedHashMap<>();
-    byType.put(Rpc.TYPE_ADDRESS, storedAddresses.toStored(loaded.addresses(), loaded.aliases()));
-    byType.put(Rpc.TYPE_AUTHORIZATION, storedPolicies.toStored(loaded.policies(), Map.of()));
-    long version = store.publish(byType);
-    log.debug("config loaded: {} addresses ({} unchanged), {} policies ({} unchanged), store version {}",
-        loaded.addresses().size(), storedAddresses.reusedLastTime(), loaded.policies().size(),
-        storedPolicies.reusedLastTime(), version);
+    LoadedConfig.Changes changes = compareAll ? null : loaded.changes();
+    Map<String, StoredResources.Update> byType = new LinkedHashMap<>();
+    byType.put(Rpc.TYPE_ADDRESS, storedAddresses.update(loaded.addresses(), loaded.aliases(),
+        changes == null ? null : changes.addresses()));
+    byType.put(Rpc.TYPE_AUTHORIZATION, storedPolicies.update(loaded.policies(), Map.of(),
+        changes == null ? null : changes.policies()));
+    long version = store.publishChanges(byType);
+    compareAllNext = false;
+    if (log.isDebugEnabled()) {
+      log.debug("config loaded: {} addresses ({} changed), {} policies ({} changed), store version {}",
+          loaded.addresses().size(), byType.get(Rpc.TYPE_ADDRESS).changed().size(), loaded.policies().size(),
+          byType.get(Rpc.TYPE_AUTHORIZATION).changed().size(), version);
+    }
   }
 
   static List<String> dnsNames(InetSocketAddress listen) {

@@ -40,7 +40,8 @@ final class Integrations {
       public LoadedConfig load() {
         ConfigLoadResult r = directory.load();
         return new LoadedConfig(r.snapshot().addresses(), r.snapshot().aliases(), r.snapshot().policies(),
-            problems(r.errors()), problems(r.warnings()));
+            problems(r.errors()), problems(r.warnings()),
+            new LoadedConfig.Changes(r.changes().addresses(), r.changes().policies()));
       }
 
       @Override

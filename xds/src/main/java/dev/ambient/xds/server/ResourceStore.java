@@ -2,9 +2,12 @@ package dev.ambient.xds.server;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.ambient.xds.config.PersistentMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
@@ -45,9 +48,38 @@ public final class ResourceStore {
 
   /**
    * Replaces the full content of each given type. A type whose content is unchanged keeps its
-   * snapshot and nobody is told. Returns the store version after the publish.
+   * snapshot and nobody is told. Returns the store version after the publish. Compares every
+   * resource: the control plane uses {@link #publishChanges}.
    */
   public long publish(Map<String, ? extends Map<String, StoredResource>> byType) {
+    Map<String, StoredResources.Update> updates = new LinkedHashMap<>();
+    Map<String, TypeSnapshot> current = snapshots;
+    byType.forEach((type, resources) -> {
+      TypeSnapshot old = current.get(type);
+      Map<String, StoredResource> before = old == null ? Map.of() : old.resources();
+      Set<String> changed = new LinkedHashSet<>();
+      resources.forEach((name, r) -> {
+        if (!r.equals(before.get(name))) {
+          changed.add(name);
+        }
+      });
+      before.keySet().forEach(name -> {
+        if (!resources.containsKey(name)) {
+          changed.add(name);
+        }
+      });
+      updates.put(type, new StoredResources.Update(PersistentMap.copyOf(resources), changed));
+    });
+    return publishChanges(updates);
+  }
+
+  /**
+   * Updates each given type: its new resources differ from the current snapshot's only in the update's
+   * changed names (see {@link StoredResources}). The new snapshot is made from the current one in
+   * proportion to the change ({@link TypeSnapshot#next}). A type with no changed name keeps its
+   * snapshot and nobody is told. Returns the store version after the publish.
+   */
+  long publishChanges(Map<String, StoredResources.Update> byType) {
     List<TypeSnapshot> changed = new java.util.ArrayList<>();
     long after;
     writeLock.lock();
@@ -55,14 +87,11 @@ public final class ResourceStore {
       Map<String, TypeSnapshot> next = new LinkedHashMap<>(snapshots);
       long candidate = version + 1;
       for (var e : byType.entrySet()) {
-        TypeSnapshot old = next.get(e.getKey());
-        if (old != null && old.resources().equals(e.getValue())) {
+        if (e.getValue().changed().isEmpty()) {
           continue;
         }
-        if (old == null && e.getValue().isEmpty()) {
-          continue;
-        }
-        TypeSnapshot s = new TypeSnapshot(e.getKey(), candidate, e.getValue());
+        TypeSnapshot old = next.getOrDefault(e.getKey(), TypeSnapshot.empty(e.getKey()));
+        TypeSnapshot s = old.next(candidate, e.getValue().resources(), e.getValue().changed());
         next.put(e.getKey(), s);
         changed.add(s);
       }

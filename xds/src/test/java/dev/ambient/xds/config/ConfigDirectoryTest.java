@@ -6,6 +6,7 @@ import dev.ambient.xds.api.workload.Address;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -172,6 +173,40 @@ class ConfigDirectoryTest {
     assertThat(after.addresses().get("u1").getWorkload().getAuthorizationPoliciesList())
         .containsExactly("istio-system/istio_converted_static_strict");
     assertThat(after.addresses().get("u2")).isSameAs(before.addresses().get("u2"));
+  }
+
+  @Test
+  void load_fileWithAnOldUnchangedStat_isNotReadAgain_anyStatChangeIsRead() throws IOException {
+    write("w.yaml", "workloads: [{uid: one}]");
+    Path file = dir.resolve("w.yaml");
+    FileTime anHourAgo = FileTime.fromMillis(System.currentTimeMillis() - 3_600_000);
+    Files.setLastModifiedTime(file, anHourAgo);
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    assertThat(config.load().snapshot().addresses()).containsOnlyKeys("one");
+
+    // same size, same inode, same (old) mtime: indistinguishable by stat, so not read (proves the skip)
+    Files.writeString(file, "workloads: [{uid: two}]");
+    Files.setLastModifiedTime(file, anHourAgo);
+    assertThat(config.load().snapshot().addresses()).containsOnlyKeys("one");
+
+    Files.setLastModifiedTime(file, FileTime.fromMillis(anHourAgo.toMillis() + 1));
+    assertThat(config.load().snapshot().addresses()).containsOnlyKeys("two");
+    assertThat(config.load().snapshot()).isEqualTo(ConfigDirectory.of(dir).load().snapshot());
+  }
+
+  @Test
+  void load_fileModifiedWithinTheRacyWindow_isReadOnEveryLoad() throws IOException {
+    write("w.yaml", "workloads: [{uid: one}]");
+    Path file = dir.resolve("w.yaml");
+    FileTime recent = Files.getLastModifiedTime(file);
+    ConfigDirectory config = ConfigDirectory.of(dir);
+    assertThat(config.load().snapshot().addresses()).containsOnlyKeys("one");
+
+    // a rewrite within the same timestamp tick: same size and mtime, but the file was recent when read
+    Files.writeString(file, "workloads: [{uid: two}]");
+    Files.setLastModifiedTime(file, recent);
+
+    assertThat(config.load().snapshot().addresses()).containsOnlyKeys("two");
   }
 
   @Test
