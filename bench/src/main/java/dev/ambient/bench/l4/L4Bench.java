@@ -524,6 +524,8 @@ public final class L4Bench {
     env.put("POD_NAMESPACE", w.namespace());
     env.put("SERVICE_ACCOUNT", w.serviceAccount());
     env.put("INSTANCE_IP", net().nodeAddress(node));
+    // Dedicated mode sets no mark by default; the capture rule skips ztunnel's own sockets by it.
+    env.put("PACKET_MARK", PACKET_MARK);
     if (!opt.ztunnelJvmOpts.isBlank()) {
       env.put("AMBIENT_JAVA_OPTS", opt.ztunnelJvmOpts);
     }

@@ -304,6 +304,24 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
      *
      * @throws IllegalStateException when the address or roots are missing or the roots do not parse
      */
+    /**
+     * The gRPC target for a {@code CA_ADDRESS}: Istio writes it as a URL ({@code
+     * https://istiod.istio-system.svc:15012}), which gRPC would read as a name-resolver scheme;
+     * {@code host:port} is what it wants. A value without a scheme is used as given.
+     */
+    static String target(String address) {
+      int scheme = address.indexOf("://");
+      if (scheme < 0) {
+        return address;
+      }
+      java.net.URI uri = java.net.URI.create(address);
+      if (uri.getHost() == null) {
+        throw new IllegalStateException("CA_ADDRESS has no host: " + address);
+      }
+      int port = uri.getPort() >= 0 ? uri.getPort() : 443;
+      return uri.getHost() + ":" + port;
+    }
+
     public CaClient build() {
       if (address == null) {
         throw new IllegalStateException("CaClient needs an address (CA_ADDRESS)");
@@ -322,7 +340,7 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
       } catch (IOException e) {
         throw new IllegalStateException("cannot use CA_ROOT_CA: " + e.getMessage(), e);
       }
-      ManagedChannelBuilder<?> cb = Grpc.newChannelBuilder(address, credentials);
+      ManagedChannelBuilder<?> cb = Grpc.newChannelBuilder(target(address), credentials);
       if (authorityOverride != null) {
         cb.overrideAuthority(authorityOverride);
       }
