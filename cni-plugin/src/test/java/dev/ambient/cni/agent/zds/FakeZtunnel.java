@@ -61,6 +61,18 @@ public final class FakeZtunnel implements AutoCloseable {
     return new Received(WorkloadRequest.parseFrom(p.get().data()), inode);
   }
 
+  /** The next request if one arrives within {@code wait}. */
+  public Optional<Received> receiveWithin(Duration wait) throws IOException {
+    socket.setTimeouts(wait, Duration.ofSeconds(5));
+    try {
+      return Optional.of(receive());
+    } catch (SocketTimeoutException e) {
+      return Optional.empty();
+    } finally {
+      socket.setTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5));
+    }
+  }
+
   /** Nothing arrives within {@code wait}. */
   public boolean quietFor(Duration wait) throws IOException {
     socket.setTimeouts(wait, Duration.ofSeconds(5));
