@@ -16,6 +16,12 @@ public enum RedirectionAnnotation {
   ENABLED("enabled");
 
   public static final String KEY = "ambient.istio.io/redirection";
+  /**
+   * Our own key (not upstream's): the pod's netns path as the CNI ADD gave it, written with the
+   * state so that an agent that restarts, or enrols the pod later from a label change, finds the
+   * netns without upstream's /proc cgroup scan. The lab may set it when it creates a pod.
+   */
+  public static final String NETNS_KEY = "cni.ambient.dev/netns";
 
   private final String value;
 
@@ -41,6 +47,17 @@ public enum RedirectionAnnotation {
   /** The merge patch setting this value: {@code {"metadata":{"annotations":{KEY:"value"}}}}. */
   public String patch() {
     return patchWith(value);
+  }
+
+  /** As {@link #patch()}, also recording the netns path under {@link #NETNS_KEY} when it is not empty. */
+  public String patch(String netns) {
+    if (netns.isEmpty()) {
+      return patch();
+    }
+    Map<String, Object> annotations = new LinkedHashMap<>();
+    annotations.put(KEY, value);
+    annotations.put(NETNS_KEY, netns);
+    return Json.write(Map.of("metadata", Map.of("annotations", annotations)));
   }
 
   /** The merge patch removing the annotation (its value set to JSON null). */

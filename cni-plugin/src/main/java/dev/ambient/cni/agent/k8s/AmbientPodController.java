@@ -2,6 +2,7 @@ package dev.ambient.cni.agent.k8s;
 
 import dev.ambient.cni.agent.CmdAdd;
 import dev.ambient.cni.agent.Enrollment;
+import dev.ambient.cni.agent.PodFacts;
 import dev.ambient.cni.agent.PodInfo;
 import dev.ambient.cni.agent.PodSetup;
 import dev.ambient.cni.agent.RedirectionAnnotation;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -218,7 +220,14 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
       enrol(add, RedirectionAnnotation.of(annotations(p)));
       return null;
     });
-    done.get();
+    try {
+      done.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Exception cause) {
+        throw cause;
+      }
+      throw e;
+    }
   }
 
   @Override
@@ -228,16 +237,20 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
   }
 
   private void enrol(CmdAdd add, @Nullable RedirectionAnnotation state) throws Exception {
-    if (state != RedirectionAnnotation.PENDING) {
-      annotate(add.podNamespace(), add.podName(), RedirectionAnnotation.PENDING);
+    if (state != RedirectionAnnotation.PENDING || !add.netns().isEmpty()) {
+      annotate(add.podNamespace(), add.podName(), RedirectionAnnotation.PENDING, add.netns());
     }
     setup.addToMesh(add);
-    annotate(add.podNamespace(), add.podName(), RedirectionAnnotation.ENABLED);
+    annotate(add.podNamespace(), add.podName(), RedirectionAnnotation.ENABLED, add.netns());
     LOG.log(Level.INFO, "pod {0}/{1} enrolled", add.podNamespace(), add.podName());
   }
 
   private void annotate(String namespace, String name, @Nullable RedirectionAnnotation value) {
-    String patch = value == null ? RedirectionAnnotation.removalPatch() : value.patch();
+    annotate(namespace, name, value, "");
+  }
+
+  private void annotate(String namespace, String name, @Nullable RedirectionAnnotation value, String netns) {
+    String patch = value == null ? RedirectionAnnotation.removalPatch() : value.patch(netns);
     var resource = client.pods().inNamespace(namespace).withName(name);
     try {
       if (statusSubresource) {
@@ -251,6 +264,43 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** The pod of this node as the informer has it, or null. */
+  public @Nullable PodFacts facts(String namespace, String name) {
+    Pod pod = current(namespace, name);
+    return pod == null ? null : facts(pod);
+  }
+
+  /**
+   * Pods of this node annotated {@code enabled} and not terminal: the start-up snapshot (spec §2.1
+   * step 6). Call after {@link #start()}.
+   */
+  public List<PodFacts> enrolledPods() {
+    SharedIndexInformer<Pod> p = pods;
+    List<PodFacts> out = new ArrayList<>();
+    if (p == null) {
+      return out;
+    }
+    for (Pod pod : p.getStore().list()) {
+      String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+      if (onThisNode(pod) && RedirectionAnnotation.of(annotations(pod)) == RedirectionAnnotation.ENABLED
+          && !"Succeeded".equals(phase) && !"Failed".equals(phase)) {
+        out.add(facts(pod));
+      }
+    }
+    return out;
+  }
+
+  static PodFacts facts(Pod pod) {
+    String uid = pod.getMetadata().getUid();
+    String sa = pod.getSpec() == null ? null : pod.getSpec().getServiceAccountName();
+    List<InetAddress> ips = new ArrayList<>();
+    for (CmdAdd.PodIp ip : ips(pod)) {
+      ips.add(ip.address());
+    }
+    return new PodFacts(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), uid == null ? "" : uid,
+        sa == null || sa.isEmpty() ? "default" : sa, annotations(pod), ips);
   }
 
   private @Nullable Pod current(String namespace, String name) {
@@ -283,7 +333,19 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
 
   private static List<CmdAdd.PodIp> ips(Pod pod) {
     List<CmdAdd.PodIp> out = new ArrayList<>();
-    if (pod.getStatus() == null || pod.getStatus().getPodIPs() == null) {
+    if (pod.getStatus() == null) {
+      return out;
+    }
+    if (pod.getStatus().getPodIPs() == null || pod.getStatus().getPodIPs().isEmpty()) {
+      String single = pod.getStatus().getPodIP();
+      if (single != null && !single.isEmpty()) {
+        try {
+          InetAddress a = InetAddress.ofLiteral(single);
+          out.add(new CmdAdd.PodIp(null, a, a.getAddress().length * 8, null));
+        } catch (IllegalArgumentException e) {
+          LOG.log(Level.WARNING, "pod {0}: ignoring bad IP {1}", pod.getMetadata().getName(), single);
+        }
+      }
       return out;
     }
     for (PodIP ip : pod.getStatus().getPodIPs()) {

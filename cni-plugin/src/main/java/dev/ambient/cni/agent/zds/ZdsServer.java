@@ -25,9 +25,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The server keeps every enrolled pod with an open netns descriptor. A ztunnel that connects
  * gets the full snapshot, then {@code SnapshotSent}, then later adds and deletes; every message
- * waits for ztunnel's ack (see {@link ZdsConnection}). Only the most recent connection is served:
- * a newer ztunnel connection replaces (closes) the older one. Accepts are spaced 200 ms apart
- * (upstream's 5 per second).
+ * waits for ztunnel's ack (see {@link ZdsConnection}). Several ztunnels may be connected at once (a
+ * rolling upgrade with surge, spec §2.9): every connection is kept until it drops; new pods go only
+ * to the most recently connected one, deletes go to all of them, and each new connection gets the
+ * full snapshot. Accepts are spaced 200 ms apart (upstream's 5 per second).
+ *
+ * <p>{@link #open} binds the socket without accepting (connections wait in the backlog) so that
+ * the agent can rebuild its pod set first: a ztunnel served an empty snapshot would drop every pod
+ * it holds. {@link #serve()} starts accepting; {@link #start} does both.
  *
  * <p>{@link #addPod} returns a future that completes when ztunnel has acked the pod, which is what
  * the CNI ADD waits for; it fails with a {@link ZdsException} on a NACK, a timeout, a lost
@@ -50,7 +55,7 @@ public final class ZdsServer implements AutoCloseable {
   private final SeqPacketSocket listener;
   private final Thread acceptor;
   private final Map<String, PodEntry> pods = new LinkedHashMap<>(); // guarded by this
-  private @Nullable ZdsConnection current; // guarded by this
+  private final List<ZdsConnection> live = new ArrayList<>(); // oldest first; guarded by this
   private int connections; // guarded by this
   private volatile boolean closed;
 
@@ -67,19 +72,36 @@ public final class ZdsServer implements AutoCloseable {
   }
 
   static ZdsServer start(Path socket, Settings settings) throws IOException {
+    return open(socket, settings).serve();
+  }
+
+  /** Binds {@code socket} (creating its directory, replacing a stale socket file) but does not accept yet. */
+  public static ZdsServer open(Path socket) throws IOException {
+    return open(socket, Settings.DEFAULTS);
+  }
+
+  static ZdsServer open(Path socket, Settings settings) throws IOException {
     Path dir = socket.toAbsolutePath().getParent();
     if (dir != null) {
       Files.createDirectories(dir);
     }
     ZdsServer server = new ZdsServer(socket, settings, SeqPacketSocket.listen(socket, 16));
-    server.acceptor.start();
-    log.info("ZDS server listening on {}", socket);
+    log.info("ZDS server bound to {}", socket);
     return server;
   }
 
+  /** Starts accepting ztunnel connections (once; later calls do nothing). */
+  public synchronized ZdsServer serve() {
+    if (acceptor.getState() == Thread.State.NEW && !closed) {
+      acceptor.start();
+      log.info("ZDS server accepting on {}", path);
+    }
+    return this;
+  }
+
   /**
-   * Enrols a pod (replacing an earlier entry for the same uid) and sends it to the connected
-   * ztunnel. The netns is opened now and kept open until {@link #removePod}.
+   * Enrols a pod (replacing an earlier entry for the same uid) and sends it to the most recently
+   * connected ztunnel. The netns is opened now and kept open until {@link #removePod}.
    */
   public CompletableFuture<Void> addPod(String uid, WorkloadInfo info, Path netns) {
     if (uid.isEmpty()) {
@@ -99,7 +121,7 @@ public final class ZdsServer implements AutoCloseable {
         return CompletableFuture.failedFuture(new ZdsException("ZDS server is closed"));
       }
       old = pods.put(uid, entry);
-      conn = current;
+      conn = live.isEmpty() ? null : live.getLast();
     }
     if (old != null) {
       old.close();
@@ -111,21 +133,27 @@ public final class ZdsServer implements AutoCloseable {
     return conn.submit(ZdsConnection.add(entry), entry);
   }
 
-  /** Un-enrols a pod: closes its netns descriptor and sends DelWorkload (acked) if ztunnel is connected. */
+  /**
+   * Un-enrols a pod: closes its netns descriptor and sends DelWorkload to every connected ztunnel;
+   * completes when all of them acked (at once when none is connected).
+   */
   public CompletableFuture<Void> removePod(String uid) {
     PodEntry entry;
-    ZdsConnection conn;
+    List<ZdsConnection> conns;
     synchronized (this) {
       entry = pods.remove(uid);
-      conn = current;
+      conns = List.copyOf(live);
     }
     if (entry != null) {
       entry.close();
     }
-    if (conn == null) {
-      return CompletableFuture.completedFuture(null);
-    }
-    return conn.submit(WorkloadRequest.newBuilder().setDel(DelWorkload.newBuilder().setUid(uid)).build(), null);
+    WorkloadRequest del = WorkloadRequest.newBuilder().setDel(DelWorkload.newBuilder().setUid(uid)).build();
+    return CompletableFuture.allOf(conns.stream().map(c -> c.submit(del, null)).toArray(CompletableFuture[]::new));
+  }
+
+  /** How many ztunnel connections are open (acked snapshot or not). */
+  public synchronized int connections() {
+    return live.size();
   }
 
   /** The uids of the enrolled pods. */
@@ -133,18 +161,22 @@ public final class ZdsServer implements AutoCloseable {
     return Set.copyOf(pods.keySet());
   }
 
-  /** Whether a ztunnel is connected and has acked its snapshot (the {@code ztunnel_connected} gauge). */
+  /**
+   * Whether the newest ztunnel connection has acked its snapshot (the {@code ztunnel_connected}
+   * gauge): that is the one new pods go to.
+   */
   public boolean isConnected() {
     ZdsConnection c;
     synchronized (this) {
-      c = current;
+      c = live.isEmpty() ? null : live.getLast();
     }
     return c != null && c.snapshotAcked().isDone() && !c.snapshotAcked().isCompletedExceptionally();
   }
 
-  /** Completes when the current (or next) connection's snapshot is acked; for tests and readiness. */
+  /** Completes when the newest connection's snapshot is acked; for tests and readiness. */
   synchronized CompletableFuture<Void> currentSnapshot() {
-    return current == null ? CompletableFuture.failedFuture(new ZdsException("no ztunnel connected")) : current.snapshotAcked();
+    return live.isEmpty() ? CompletableFuture.failedFuture(new ZdsException("no ztunnel connected"))
+        : live.getLast().snapshotAcked();
   }
 
   private void acceptLoop() {
@@ -159,20 +191,19 @@ public final class ZdsServer implements AutoCloseable {
         }
         continue;
       }
-      ZdsConnection old;
       ZdsConnection conn;
+      int others;
       synchronized (this) {
         if (closed) {
           closeQuietly(socket);
           return;
         }
         conn = new ZdsConnection(socket, settings, this::snapshot, this::connectionClosed, ++connections);
-        old = current;
-        current = conn;
+        others = live.size();
+        live.add(conn);
       }
-      if (old != null) {
-        log.info("{} replaced by newer ztunnel connection {}", old, conn);
-        old.close();
+      if (others > 0) {
+        log.info("{}: another ztunnel connected ({} older kept); new pods now go to it", conn, others);
       }
       conn.start();
       sleep(settings.acceptSpacing());
@@ -184,32 +215,30 @@ public final class ZdsServer implements AutoCloseable {
   }
 
   private synchronized void connectionClosed(ZdsConnection conn) {
-    if (current == conn) {
-      current = null;
-    }
+    live.remove(conn);
   }
 
   @Override
   public void close() throws IOException {
-    ZdsConnection conn;
+    List<ZdsConnection> conns;
     List<PodEntry> entries;
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
-      conn = current;
-      current = null;
+      conns = List.copyOf(live);
+      live.clear();
       entries = new ArrayList<>(pods.values());
       pods.clear();
     }
     listener.close();
-    if (conn != null) {
-      conn.close();
-    }
+    conns.forEach(ZdsConnection::close);
     entries.forEach(PodEntry::close);
     try {
-      acceptor.join(Duration.ofSeconds(5));
+      if (acceptor.getState() != Thread.State.NEW) {
+        acceptor.join(Duration.ofSeconds(5));
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -21,9 +21,9 @@ import java.util.OptionalInt;
  * send ZdsHello{V1}, then read one WorkloadRequest at a time (with its descriptor) and ack it when
  * the test says so. Received descriptors are reduced to the inode they name and closed.
  */
-final class FakeZtunnel implements AutoCloseable {
+public final class FakeZtunnel implements AutoCloseable {
   /** One request as received: the message and the inode of the descriptor that came with it (0: none). */
-  record Received(WorkloadRequest request, long netnsInode) {}
+  public record Received(WorkloadRequest request, long netnsInode) {}
 
   private final SeqPacketSocket socket;
 
@@ -31,22 +31,22 @@ final class FakeZtunnel implements AutoCloseable {
     this.socket = socket;
   }
 
-  static FakeZtunnel connect(Path path) throws IOException {
+  public static FakeZtunnel connect(Path path) throws IOException {
     SeqPacketSocket s = SeqPacketSocket.connect(path);
     s.setTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5));
     return new FakeZtunnel(s);
   }
 
-  FakeZtunnel hello() throws IOException {
+  public FakeZtunnel hello() throws IOException {
     socket.send(ZdsHello.newBuilder().setVersion(Version.V1).build().toByteArray(), OptionalInt.empty());
     return this;
   }
 
-  void sendRaw(byte[] bytes) throws IOException {
+  public void sendRaw(byte[] bytes) throws IOException {
     socket.send(bytes, OptionalInt.empty());
   }
 
-  Received receive() throws IOException {
+  public Received receive() throws IOException {
     Optional<SeqPacketSocket.Packet> p = socket.receive(1024);
     assertThat(p).as("a request from the agent, not EOF").isPresent();
     long inode = 0;
@@ -61,8 +61,20 @@ final class FakeZtunnel implements AutoCloseable {
     return new Received(WorkloadRequest.parseFrom(p.get().data()), inode);
   }
 
+  /** The next request if one arrives within {@code wait}. */
+  public Optional<Received> receiveWithin(Duration wait) throws IOException {
+    socket.setTimeouts(wait, Duration.ofSeconds(5));
+    try {
+      return Optional.of(receive());
+    } catch (SocketTimeoutException e) {
+      return Optional.empty();
+    } finally {
+      socket.setTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(5));
+    }
+  }
+
   /** Nothing arrives within {@code wait}. */
-  boolean quietFor(Duration wait) throws IOException {
+  public boolean quietFor(Duration wait) throws IOException {
     socket.setTimeouts(wait, Duration.ofSeconds(5));
     try {
       Optional<SeqPacketSocket.Packet> p = socket.receive(1024);
@@ -76,7 +88,7 @@ final class FakeZtunnel implements AutoCloseable {
   }
 
   /** The agent closed the connection: EOF within 5 s. */
-  boolean closedByAgent() throws IOException {
+  public boolean closedByAgent() throws IOException {
     try {
       return socket.receive(1024).isEmpty();
     } catch (SocketTimeoutException e) {
@@ -84,11 +96,11 @@ final class FakeZtunnel implements AutoCloseable {
     }
   }
 
-  void ack() throws IOException {
+  public void ack() throws IOException {
     ack("");
   }
 
-  void ack(String error) throws IOException {
+  public void ack(String error) throws IOException {
     socket.send(WorkloadResponse.newBuilder().setAck(Ack.newBuilder().setError(error)).build().toByteArray(),
         OptionalInt.empty());
   }

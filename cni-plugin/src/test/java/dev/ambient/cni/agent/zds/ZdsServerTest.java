@@ -107,7 +107,7 @@ class ZdsServerTest {
   }
 
   @Test
-  void newerConnection_replacesTheOld_getsTheFullSnapshot_andLaterAdds() throws Exception {
+  void secondZtunnel_getsTheFullSnapshot_newPodsGoToTheNewest_deletesToAll_oldOneKept() throws Exception {
     try (FakeZtunnel first = connectAndSync()) {
       CompletableFuture<Void> a = server.addPod("uid-e", info("e"), netns("e"));
       first.receive();
@@ -121,13 +121,46 @@ class ZdsServerTest {
         second.ack();
         assertThat(second.receive().request().hasSnapshotSent()).isTrue();
         second.ack();
-        assertThat(first.closedByAgent()).as("the older connection is closed").isTrue();
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(server::isConnected);
+        assertThat(server.connections()).as("the older connection is kept").isEqualTo(2);
 
         CompletableFuture<Void> f = server.addPod("uid-f", info("f"), netns("f"));
         assertThat(second.receive().request().getAdd().getUid()).isEqualTo("uid-f");
         second.ack();
         f.get(5, TimeUnit.SECONDS);
+        assertThat(first.quietFor(Duration.ofMillis(300))).as("new pods go only to the newest ztunnel").isTrue();
+
+        CompletableFuture<Void> del = server.removePod("uid-e");
+        assertThat(first.receive().request().getDel().getUid()).isEqualTo("uid-e");
+        assertThat(second.receive().request().getDel().getUid()).isEqualTo("uid-e");
+        first.ack();
+        Thread.sleep(100);
+        assertThat(del).as("done only when every ztunnel acked").isNotDone();
+        second.ack();
+        del.get(5, TimeUnit.SECONDS);
       }
+      // the newest one left: the older connection takes new pods again
+      Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> server.connections() == 1);
+      CompletableFuture<Void> g = server.addPod("uid-g2", info("g2"), netns("g2"));
+      assertThat(first.receive().request().getAdd().getUid()).isEqualTo("uid-g2");
+      first.ack();
+      g.get(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void openedServer_acceptsOnlyAfterServe_soTheFirstSnapshotIsComplete() throws Exception {
+    Path other = dir.resolve("late/ztunnel.sock");
+    try (ZdsServer late = ZdsServer.open(other, FAST);
+         FakeZtunnel zt = FakeZtunnel.connect(other).hello()) {
+      late.addPod("uid-r", info("r"), netns("r"));
+      assertThat(zt.quietFor(Duration.ofMillis(300))).as("not accepted yet").isTrue();
+      late.serve();
+      assertThat(zt.receive().request().getAdd().getUid()).isEqualTo("uid-r");
+      zt.ack();
+      assertThat(zt.receive().request().hasSnapshotSent()).isTrue();
+      zt.ack();
+      late.currentSnapshot().get(5, TimeUnit.SECONDS);
     }
   }
 
