@@ -24,6 +24,9 @@ import org.jspecify.annotations.Nullable;
  * captured; a non-zero exit is an {@link IOException} carrying the command and its stderr.
  */
 final class Commands {
+  private static final java.util.concurrent.Executor OUTPUT_DRAINERS =
+      java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("command-output-", 0).factory());
+
   static final long TIMEOUT_SECONDS = 30;
 
   private final @Nullable Path netns;
@@ -67,8 +70,10 @@ final class Commands {
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().putAll(environment);
     Process p = pb.start();
-    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
-    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
+    // Own (virtual) threads: on 2 cores the common pool has one thread, and a caller blocking it
+    // would stall every command until its timeout.
+    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()), OUTPUT_DRAINERS);
+    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()), OUTPUT_DRAINERS);
     try (OutputStream in = p.getOutputStream()) {
       in.write(stdin.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
