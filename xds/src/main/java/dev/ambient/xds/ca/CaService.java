@@ -22,6 +22,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,11 +66,25 @@ public final class CaService implements BindableService {
   private final CertificateAuthority ca;
   private final CallerAuthenticator authenticator;
   private final ImpersonationPolicy impersonation;
+  private final boolean selfDeclared;
 
-  private CaService(CertificateAuthority ca, CallerAuthenticator authenticator, ImpersonationPolicy impersonation) {
+  private CaService(CertificateAuthority ca, CallerAuthenticator authenticator, ImpersonationPolicy impersonation,
+      boolean selfDeclared) {
     this.ca = ca;
     this.authenticator = authenticator;
     this.impersonation = impersonation;
+    this.selfDeclared = selfDeclared;
+  }
+
+  /**
+   * A service for a control plane without authentication (no tokens): a caller that does not ask
+   * to impersonate gets the identity its CSR names. Node proxies may still impersonate anyone, so
+   * this opens nothing that was closed; it lets a dedicated-mode ztunnel, which asks for its own
+   * workload identity, work against it.
+   */
+  public static CaService unauthenticated(CertificateAuthority ca, CallerAuthenticator authenticator) {
+    return new CaService(requireNonNull(ca, "ca"), requireNonNull(authenticator, "authenticator"),
+        ImpersonationPolicy.ANY_FOR_NODE_PROXIES, true);
   }
 
   /** A service where node proxies may impersonate any identity ({@link ImpersonationPolicy#ANY_FOR_NODE_PROXIES}). */
@@ -80,7 +95,7 @@ public final class CaService implements BindableService {
   public static CaService of(
       CertificateAuthority ca, CallerAuthenticator authenticator, ImpersonationPolicy impersonation) {
     return new CaService(requireNonNull(ca, "ca"), requireNonNull(authenticator, "authenticator"),
-        requireNonNull(impersonation, "impersonation"));
+        requireNonNull(impersonation, "impersonation"), false);
   }
 
   @Override
@@ -124,18 +139,20 @@ public final class CaService implements BindableService {
   /** The decision and the signing, without gRPC plumbing. */
   IstioCertificateResponse handle(IstioCertificateRequest request, Metadata headers) {
     CallerAuthenticator.Caller caller = authenticator.authenticate(headers);
-    SpiffeId expected = allowedIdentity(caller, request.getMetadata(), headers);
-    IssuedChain chain = ca.sign(Csr.parse(request.getCsr()), expected,
+    PKCS10CertificationRequest csr = Csr.parse(request.getCsr());
+    SpiffeId expected = allowedIdentity(caller, request.getMetadata(), headers, csr);
+    IssuedChain chain = ca.sign(csr, expected,
         Duration.ofSeconds(Math.max(0, request.getValidityDuration())));
     log.debug("CA: issued {} to {} (serial {}, until {})", expected, caller.identity(),
         chain.leaf().getSerialNumber().toString(16), chain.leaf().getNotAfter().toInstant());
     return IstioCertificateResponse.newBuilder().addAllCertChain(chain.toCertChain()).build();
   }
 
-  private SpiffeId allowedIdentity(CallerAuthenticator.Caller caller, Struct metadata, Metadata headers) {
+  private SpiffeId allowedIdentity(CallerAuthenticator.Caller caller, Struct metadata, Metadata headers,
+      PKCS10CertificationRequest csr) {
     Value v = metadata.getFieldsMap().get(IMPERSONATED_IDENTITY);
     if (v == null || (v.hasStringValue() && v.getStringValue().isEmpty())) {
-      return caller.identity();
+      return selfDeclared ? CertificateAuthority.requestedIdentity(csr) : caller.identity();
     }
     if (!v.hasStringValue()) {
       throw new CaException(CaException.Reason.INVALID_REQUEST,

@@ -327,7 +327,7 @@ public final class CertificateAuthority {
   }
 
   /** The single SPIFFE URI SAN requested in the CSR's extensionRequest attribute. */
-  private static SpiffeId requestedIdentity(PKCS10CertificationRequest csr) {
+  static SpiffeId requestedIdentity(PKCS10CertificationRequest csr) {
     List<String> uris = new ArrayList<>();
     for (var attribute : csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest)) {
       for (ASN1Encodable value : attribute.getAttrValues()) {

@@ -84,7 +84,8 @@ final class Integrations {
     } catch (IllegalStateException e) {
       throw new ControlPlaneException(ControlPlaneException.Reason.TOKENS, e.getMessage(), e);
     }
-    ServerServiceDefinition service = CaService.of(ca, auth).bindService();
+    ServerServiceDefinition service = (tokens != null ? CaService.of(ca, auth) : CaService.unauthenticated(ca, auth))
+        .bindService();
     CertificateAuthority signer = ca;
     return new ServingCa() {
       @Override

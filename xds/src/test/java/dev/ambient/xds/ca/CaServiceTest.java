@@ -152,6 +152,21 @@ class CaServiceTest {
   }
 
   @Test
+  void unauthenticatedService_callerWithoutImpersonation_getsTheIdentityItsCsrNames() throws Exception {
+    // The standalone control plane without --tokens: a dedicated-mode ztunnel asks for its own identity.
+    start(CaService.unauthenticated(serviceCa(), headers -> new CallerAuthenticator.Caller(ZTUNNEL, true)));
+    try (CaClient client = server.client().build()) {
+      assertThat(fetch(client, OTHER).identity()).isEqualTo(OTHER);
+    }
+    // With authentication the same request is bound to the caller's identity.
+    server.close();
+    start(CaService.of(serviceCa(), headers -> new CallerAuthenticator.Caller(ZTUNNEL, true)));
+    assertThatThrownBy(() -> call("any", request(Csr.generate(OTHER).pem(), 0, null)))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+  }
+
+  @Test
   void createCertificate_nodeProxyImpersonates_issuedForImpersonatedIdentity() throws Exception {
     start(CaService.of(serviceCa(), TOKENS));
     try (CaClient client = server.client().tokenSource(new TokenSource.Literal("ztunnel-token"))
