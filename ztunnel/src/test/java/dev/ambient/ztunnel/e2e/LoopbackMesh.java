@@ -1,5 +1,6 @@
 package dev.ambient.ztunnel.e2e;
 
+import dev.ambient.identity.SpiffeId;
 import dev.ambient.xds.server.ControlPlane;
 import dev.ambient.xds.server.StandaloneControlPlane;
 import dev.ambient.ztunnel.ZtunnelConfig;
@@ -129,6 +130,10 @@ final class LoopbackMesh implements AutoCloseable {
     Ztunnel z = Ztunnel.start(ZtunnelConfig.fromEnvironment(env), env, binds(ip));
     ztunnels.add(z);
     z.started().get(20, TimeUnit.SECONDS);
+    // The inbound listener refuses handshakes until the first certificate is in (see the report).
+    String[] info = env.get("PROXY_WORKLOAD_INFO").split("/");
+    SpiffeId id = SpiffeId.of(TRUST_DOMAIN, info[0], info[2]);
+    z.secrets().fetchCertificate(id).get(10, TimeUnit.SECONDS);
     return z;
   }
 
