@@ -279,11 +279,15 @@ class NetnsMeshTest {
   @Test
   void clientCertificateFromAnotherTrustDomain_isRefusedAtTheHandshake() throws Exception {
     WorkloadCertificate good = meshCertificate(SpiffeId.of("cluster.local", "default", "client"));
-    WorkloadCertificate foreign = foreignCertificate(SpiffeId.of("other.example", "default", "client"));
+    SpiffeId foreignId = SpiffeId.of("other.example", "default", "client");
+    // Signed by the mesh's own root: only the SPIFFE trust domain is wrong.
+    WorkloadCertificate sameRoot = meshCertificate(foreignId);
+    WorkloadCertificate foreignRoot = foreignCertificate(foreignId);
     InetSocketAddress hbone = new InetSocketAddress(server, 15008);
-    // The same handshake with a mesh certificate is accepted: the server speaks HTTP/2 first.
+    // The same handshake with a mesh certificate is accepted: the server answers the HTTP/2 preface.
     assertThat(firstBytes(hbone, good)).isGreaterThan(0);
-    assertThatThrownBy(() -> firstBytes(hbone, foreign)).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> firstBytes(hbone, sameRoot)).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> firstBytes(hbone, foreignRoot)).isInstanceOf(IOException.class);
   }
 
   @Test
