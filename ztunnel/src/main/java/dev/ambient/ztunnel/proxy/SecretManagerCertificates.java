@@ -8,6 +8,8 @@ import dev.ambient.identity.TlsOptions;
 import dev.ambient.identity.WorkloadCertificate;
 import dev.ambient.xds.ca.SecretManager;
 import dev.ambient.ztunnel.ZtunnelConfig;
+import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -37,6 +39,14 @@ public final class SecretManagerCertificates implements WorkloadCertificates {
   public CompletableFuture<HboneTls> tls(SpiffeId identity) {
     requireNonNull(identity, "identity");
     return secrets.fetchCertificate(identity).thenApply(cert -> tlsFor(identity, cert));
+  }
+
+  @Override
+  public Optional<HboneTls> current(SpiffeId identity) {
+    return secrets.states().get(identity) instanceof SecretManager.Available a
+        && a.certificate().isValidAt(Instant.now())
+        ? Optional.of(tlsFor(identity, a.certificate()))
+        : Optional.empty();
   }
 
   /** The cached TLS when it wraps {@code cert}, else a new one (replacing the old). */

@@ -2,6 +2,7 @@ package dev.ambient.ztunnel.proxy;
 
 import dev.ambient.identity.HboneTls;
 import dev.ambient.identity.SpiffeId;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -12,6 +13,14 @@ import java.util.concurrent.CompletableFuture;
 public interface WorkloadCertificates {
   /** The TLS context for {@code identity}; completes exceptionally when no certificate can be had. */
   CompletableFuture<HboneTls> tls(SpiffeId identity);
+
+  /**
+   * The valid certificate already in hand for {@code identity}, without waiting (a TLS handshake
+   * that cannot wait uses it); empty when there is none or the implementation cannot tell.
+   */
+  default Optional<HboneTls> current(SpiffeId identity) {
+    return Optional.empty();
+  }
 
   /** Starts fetching ahead of need (a local workload appeared). */
   default void prefetch(SpiffeId identity) {}

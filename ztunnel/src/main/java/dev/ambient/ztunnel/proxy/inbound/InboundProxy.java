@@ -137,7 +137,9 @@ public final class InboundProxy implements ProxyListener {
     SpiffeId id = w.get().identity();
     CompletableFuture<HboneTls> next = inputs.certificates().tls(id);
     next.thenAccept(t -> latestTls = t); // rotation: picked up by a later handshake
-    HboneTls now = next.isDone() && !next.isCompletedExceptionally() ? next.join() : latestTls;
+    // The manager's snapshot is current right after a rotation; latestTls only after a later handshake.
+    HboneTls now = inputs.certificates().current(id)
+        .orElseGet(() -> next.isDone() && !next.isCompletedExceptionally() ? next.join() : latestTls);
     if (now == null || !now.certificate().identity().equals(id) || !now.certificate().isValidAt(Instant.now())) {
       throw new IllegalStateException("no valid certificate for " + id + " yet");
     }
