@@ -43,8 +43,8 @@ public final class CertificateSources {
     }
     ZtunnelConfig.ControlPlane ca = config.ca();
     CaClient.Builder b = CaClient.builder()
-        .address(grpcTarget(ca.address().orElseThrow(() -> new IllegalStateException(
-            "CA_ADDRESS is empty and FAKE_CA is not set: no way to get workload certificates"))))
+        .address(ca.address().orElseThrow(() -> new IllegalStateException(
+            "CA_ADDRESS is empty and FAKE_CA is not set: no way to get workload certificates")))
         .rootCertFile(Path.of(ca.rootCa()))
         .tokenSource(config.tokenSource())
         .clusterId(config.identity().clusterId())
@@ -69,16 +69,6 @@ public final class CertificateSources {
         return client.toString();
       }
     };
-  }
-
-  /**
-   * The gRPC target ({@code host:port}) of a {@code CA_ADDRESS} URL: the configuration keeps
-   * {@code https://host:port}, which gRPC's name resolvers do not accept. No port means 443.
-   */
-  static String grpcTarget(String url) {
-    java.net.URI uri = java.net.URI.create(url);
-    int port = uri.getPort() != -1 ? uri.getPort() : 443;
-    return uri.getHost() + ":" + port;
   }
 
   /** Signs locally with {@code authority}: a fresh key and CSR per request, as with a real CA. */

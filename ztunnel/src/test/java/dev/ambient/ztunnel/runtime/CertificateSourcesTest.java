@@ -30,16 +30,4 @@ class CertificateSourcesTest {
     assertThat(Duration.between(a.leaf().getNotBefore().toInstant(), a.leaf().getNotAfter().toInstant()))
         .isLessThanOrEqualTo(Duration.ofHours(1).plusMinutes(2));
   }
-
-  @org.junit.jupiter.params.ParameterizedTest
-  @org.junit.jupiter.params.provider.CsvSource({
-      "https://127.0.0.1:15012, 127.0.0.1:15012",
-      "https://istiod.istio-system.svc:15012, istiod.istio-system.svc:15012",
-      "http://127.0.0.1:15010, 127.0.0.1:15010",
-      "https://[2001:db8::1]:15012, [2001:db8::1]:15012",
-      "https://istiod.example, istiod.example:443",
-  })
-  void caAddressUrl_becomesAGrpcTarget(String url, String target) {
-    assertThat(CertificateSources.grpcTarget(url)).isEqualTo(target);
-  }
 }
