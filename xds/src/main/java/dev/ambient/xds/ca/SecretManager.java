@@ -279,13 +279,29 @@ public final class SecretManager implements AutoCloseable {
     publish();
   }
 
+  /**
+   * Half way through the validity window (spec §8.5); but when that point has already passed — a
+   * short TTL with a CA that backdates notBefore by its clock-skew allowance — half way through what
+   * is left, so a fresh certificate is never refreshed at once in a loop.
+   */
+  static Instant refreshAt(WorkloadCertificate cert, Instant now) {
+    if (cert.notBefore().isAfter(now)) {
+      return now;
+    }
+    Instant half = cert.refreshAt();
+    if (half.isAfter(now)) {
+      return half;
+    }
+    return now.isBefore(cert.notAfter()) ? now.plus(Duration.between(now, cert.notAfter()).dividedBy(2)) : now;
+  }
+
   private void onSuccess(Entry e, WorkloadCertificate cert) {
     e.failures = 0;
     e.lastError = null;
     e.state = new Available(cert);
     e.completeWaiters(cert);
     Instant now = clock.instant();
-    Instant refreshAt = cert.notBefore().isAfter(now) ? now : cert.refreshAt();
+    Instant refreshAt = refreshAt(cert, now);
     log.debug("certificate for {} valid until {}; refresh at {}", e.identity, cert.notAfter(), refreshAt);
     scheduleRequest(e, Duration.between(now, refreshAt));
   }

@@ -292,4 +292,21 @@ class SecretManagerTest {
       return f;
     }
   }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.CsvSource({
+      // case, notBefore offset s, notAfter offset s (from now), expected refresh offset s
+      "istio half life, 0, 100, 50",
+      "backdated long TTL keeps the half life, -60, 86400, 43170",
+      "backdated short TTL: half of what is left, -60, 4, 2",
+      "half life exactly now: half of what is left, -50, 50, 25",
+      "expired: now, -100, -1, 0",
+      "not yet valid: now, 10, 100, 0",
+  })
+  void refreshPoint(String name, long notBefore, long notAfter, long expected) {
+    Instant now = Instant.parse("2026-11-22T12:00:00Z");
+    WorkloadCertificate c = cert(SpiffeId.parse("spiffe://cluster.local/ns/a/sa/b"),
+        now.plusSeconds(notBefore), now.plusSeconds(notAfter));
+    assertThat(SecretManager.refreshAt(c, now)).isEqualTo(now.plusSeconds(expected));
+  }
 }
