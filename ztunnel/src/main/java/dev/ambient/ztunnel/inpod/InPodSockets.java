@@ -5,12 +5,14 @@ import static java.util.Objects.requireNonNull;
 import dev.ambient.net.LinuxSockets.NetNamespace;
 import dev.ambient.net.Transport;
 import dev.ambient.ztunnel.proxy.Sockets;
+import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.unix.UnixChannelOption;
+import java.lang.reflect.Field;
 import java.net.InetAddress;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -24,6 +26,8 @@ import org.jspecify.annotations.Nullable;
  * SO_REUSEPORT} (native transports), so a new ztunnel can bind while the old one drains.
  */
 final class InPodSockets implements Sockets {
+  private static final Field CHANNEL_FACTORY = channelFactoryField();
+
   private final Sockets base;
   private final Transport transport;
   private final NetNamespace netns;
@@ -44,7 +48,7 @@ final class InPodSockets implements Sockets {
       if (portReuse && transport.isNative()) {
         b.option(UnixChannelOption.SO_REUSEPORT, true);
       }
-      b.channelFactory(inNetns(transport.serverSocketChannel()));
+      replaceChannelFactory(b, inNetns(transport.serverSocketChannel()));
     };
   }
 
@@ -58,8 +62,22 @@ final class InPodSockets implements Sockets {
     Consumer<Bootstrap> options = base.outgoing(spoofSource);
     return b -> {
       options.accept(b);
-      b.channelFactory(inNetns(transport.socketChannel()));
+      replaceChannelFactory(b, inNetns(transport.socketChannel()));
     };
+  }
+
+  /**
+   * Sets the bootstrap's channel factory even when its owner already chose the channel class (the
+   * proxies and the HBONE client call {@code channel(...)} before applying these options, and Netty
+   * refuses a second factory). The class stays the transport's; only where it is constructed changes.
+   */
+  private static <C extends Channel> void replaceChannelFactory(AbstractBootstrap<?, C> b, ChannelFactory<? extends C> f) {
+    try {
+      CHANNEL_FACTORY.set(b, null);
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException("cannot reset the Netty bootstrap's channel factory", e);
+    }
+    b.channelFactory(f);
   }
 
   /** Constructs {@code type} (its no-argument constructor creates the socket) inside the pod netns. */
@@ -71,6 +89,16 @@ final class InPodSockets implements Sockets {
         throw new ChannelException("cannot create a " + type.getSimpleName() + " in " + netns + ": " + e, e);
       }
     };
+  }
+
+  private static Field channelFactoryField() {
+    try {
+      Field f = AbstractBootstrap.class.getDeclaredField("channelFactory");
+      f.setAccessible(true);
+      return f;
+    } catch (NoSuchFieldException | RuntimeException e) {
+      throw new ExceptionInInitializerError("Netty's AbstractBootstrap has no accessible channelFactory field: " + e);
+    }
   }
 
   @Override
