@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ambient.net.LinuxSockets;
 import dev.ambient.net.LinuxSockets.NetNamespace;
 import dev.ambient.net.Transport;
+import dev.ambient.testing.LeakDetectionExtension;
 import dev.ambient.testing.netns.NetnsTopology;
 import dev.ambient.ztunnel.ZtunnelConfig;
 import dev.ambient.ztunnel.proxy.LinuxProxySockets;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -36,6 +38,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Needs root; never skips.
  */
 @Tag("netns")
+@ExtendWith(LeakDetectionExtension.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class InPodSocketsNetnsTest {
   private static final int SUBNET = 47;
@@ -85,16 +88,18 @@ class InPodSocketsNetnsTest {
     closeables.add(() -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
     InPodSockets sockets = podSockets(t, ns, true);
 
-    // Listener: bound on the wildcard address with port 15008 inside the pod netns.
-    listen(t, g, sockets, 15008);
-    assertThat(net.exec(0, "ss", "-ltnH", "sport = :15008")).as("listening in the pod").contains("15008");
+    // Listener: bound on the wildcard address inside the pod netns (a port nothing else on the
+    // machine uses, so the root netns check below means something while other tests run).
+    int port = 15108;
+    listen(t, g, sockets, port);
+    assertThat(net.exec(0, "ss", "-ltnH", "sport = :" + port)).as("listening in the pod").contains(":" + port);
     try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress(net.nodeAddress(0), 15008), 2000);
+      s.connect(new InetSocketAddress(net.nodeAddress(0), port), 2000);
       assertThat(s.isConnected()).as("reachable on the pod's address").isTrue();
     }
-    String rootListeners = new String(new ProcessBuilder("ss", "-ltnH", "sport = :15008").start()
+    String rootListeners = new String(new ProcessBuilder("ss", "-ltnH", "sport = :" + port).start()
         .getInputStream().readAllBytes());
-    assertThat(rootListeners).as("nothing listens on 15008 in the root netns").doesNotContain("15008");
+    assertThat(rootListeners).as("nothing listens on %d in the root netns", port).doesNotContain(":" + port);
 
     // Outgoing: leaves from the pod's address, with the packet mark.
     try (ServerSocket target = new ServerSocket(0, 10, InetAddress.getByName(net.bridgeAddress()))) {

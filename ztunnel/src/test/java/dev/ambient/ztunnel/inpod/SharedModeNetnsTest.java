@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ambient.net.LinuxSockets.NetNamespace;
 import dev.ambient.net.SeqPacketSocket;
+import dev.ambient.testing.LeakDetectionExtension;
 import dev.ambient.testing.netns.NetnsTopology;
 import dev.ambient.xds.api.zds.AddWorkload;
 import dev.ambient.xds.api.zds.Version;
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -49,6 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Deleting pod A removes its listeners; draining ztunnel removes pod B's. Needs root; never skips.
  */
 @Tag("netns")
+@ExtendWith(LeakDetectionExtension.class)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class SharedModeNetnsTest {
   private static final int SUBNET = 48;
