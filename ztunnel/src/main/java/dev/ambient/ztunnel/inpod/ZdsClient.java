@@ -43,6 +43,7 @@ public final class ZdsClient implements AutoCloseable {
   private volatile @Nullable SeqPacketSocket socket;
   private volatile boolean closed;
   private volatile int connections;
+  private long handled; // requests acked; only the client thread touches it
 
   ZdsClient(Path path, ZdsHandler handler, Consumer<ZdsException> onFatal, Duration maxBackoff) {
     this.path = requireNonNull(path, "path");
@@ -100,9 +101,9 @@ public final class ZdsClient implements AutoCloseable {
         helloBackoff = doubled(helloBackoff);
         continue;
       }
-      connectBackoff = CONNECT_BACKOFF;
       helloBackoff = HELLO_BACKOFF;
       connections++;
+      long before = handled;
       log.info("connected to the node agent at {}", path);
       handler.connected();
       boolean fatal;
@@ -115,6 +116,8 @@ public final class ZdsClient implements AutoCloseable {
       if (fatal) {
         return;
       }
+      // An agent that keeps dropping connections before answering anything gets a growing backoff.
+      connectBackoff = handled > before ? CONNECT_BACKOFF : doubled(connectBackoff);
       if (!closed) {
         pause(connectBackoff);
       }
@@ -162,6 +165,7 @@ public final class ZdsClient implements AutoCloseable {
       }
       try {
         s.send(ZdsMessages.ack(error), OptionalInt.empty());
+        handled++;
       } catch (IOException e) {
         if (!closed) {
           log.warn("cannot ack on the ZDS connection, reconnecting: {}", e.getMessage());
