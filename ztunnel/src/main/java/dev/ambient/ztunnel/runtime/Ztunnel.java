@@ -17,6 +17,10 @@ import dev.ambient.ztunnel.admin.Readiness;
 import dev.ambient.ztunnel.admin.ReadinessServer;
 import dev.ambient.ztunnel.authz.Authorizer;
 import dev.ambient.ztunnel.authz.LiveConnections;
+import dev.ambient.ztunnel.inpod.InPodProxies;
+import dev.ambient.ztunnel.inpod.WorkloadManager;
+import dev.ambient.ztunnel.inpod.ZdsClient;
+import dev.ambient.ztunnel.inpod.ZdsException;
 import dev.ambient.ztunnel.proxy.LinuxProxySockets;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
 import dev.ambient.ztunnel.proxy.ProxyListener;
@@ -35,6 +39,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -51,9 +56,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One ztunnel process in dedicated mode (spec §9.4, §9.6): admin/metrics/readiness first, then xDS
- * (or the local file) and certificates, and the proxy listeners only after the first full sync.
- * {@link #drain} stops accepting, lets connections finish until the deadline and closes the rest.
+ * One ztunnel process (spec §9.4, §9.6): admin/metrics/readiness first, then xDS (or the local
+ * file) and certificates, and the proxies only after the first full sync: in dedicated mode the
+ * listeners of the one workload, in shared mode the ZDS client and the per-pod proxies of the
+ * {@link WorkloadManager} (spec §7). {@link #drain} stops accepting, lets connections finish until
+ * the deadline and closes the rest.
  */
 public final class Ztunnel implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Ztunnel.class);
@@ -125,11 +132,11 @@ public final class Ztunnel implements AutoCloseable {
   private @Nullable AdminServer admin;
   private @Nullable MetricsServer metricsServer;
   private @Nullable ReadinessServer readinessServer;
+  // Shared (in-pod) mode only.
+  private volatile @Nullable WorkloadManager workloadManager;
+  private volatile @Nullable ZdsClient zds;
 
   private Ztunnel(ZtunnelConfig config, Map<String, String> env, Binds binds) {
-    if (config.proxyMode() != ZtunnelConfig.ProxyMode.DEDICATED) {
-      throw new IllegalArgumentException("PROXY_MODE=shared is not supported yet: run with PROXY_MODE=dedicated");
-    }
     this.config = config;
     this.binds = binds;
     this.transport = Transport.select(Optional.ofNullable(env.get(Transport.ENV)));
@@ -178,7 +185,14 @@ public final class Ztunnel implements AutoCloseable {
 
   private void startServing(Map<String, String> env) throws LocalXdsLoader.LocalXdsException {
     Readiness.Task stateTask = readiness.register(STATE_TASK);
-    Readiness.Task proxyTask = readiness.register(PROXY_TASK);
+    boolean shared = config.proxyMode() == ZtunnelConfig.ProxyMode.SHARED;
+    // Shared mode: the workload manager's own readiness task stands for the proxies.
+    Readiness.@Nullable Task proxyTask = shared ? null : readiness.register(PROXY_TASK);
+    if (shared) {
+      workloadManager = WorkloadManager.create(new InPodProxies(config, feed.state(), feed.policySupplier(),
+          authorizer, live, certificates, sockets, telemetry, transport, workers), feed.state(),
+          config.identity().nodeName(), certificates, metrics.registry(), readiness, control);
+    }
     readinessServer = ReadinessServer.start(binds.readiness(), readiness);
     servers.add(readinessServer);
     metricsServer = MetricsServer.start(binds.stats(), accept -> {
@@ -213,8 +227,14 @@ public final class Ztunnel implements AutoCloseable {
       }
       stateTask.done();
       try {
+        if (shared) {
+          startInPod();
+          started.complete(null);
+          log.info("ztunnel started in shared mode, ZDS socket {}", config.inPod().uds());
+          return;
+        }
         startListeners();
-        proxyTask.done();
+        requireNonNull(proxyTask).done();
         started.complete(null);
         log.info("ztunnel ready: {}", listeners.stream().map(l -> l.localAddress().toString()).toList());
       } catch (RuntimeException e) {
@@ -236,6 +256,29 @@ public final class Ztunnel implements AutoCloseable {
     listeners.add(InboundPlaintextProxy.bind(inputs, binds.inboundPlaintext()));
     listeners.add(OutboundProxy.bind(inputs, hbone, binds.outbound()));
     binds.socks5().ifPresent(a -> listeners.add(Socks5Proxy.bind(inputs, hbone, a, OutboundProxy.Options.defaults())));
+  }
+
+  /** Shared mode: connects to the node agent, which hands the pods to the workload manager. */
+  private synchronized void startInPod() {
+    WorkloadManager manager = requireNonNull(workloadManager);
+    if (draining.get()) {
+      return;
+    }
+    zds = ZdsClient.start(Path.of(config.inPod().uds()), manager, this::zdsProtocolError);
+  }
+
+  /** Spec §7.4: an incompatible node agent ends the process (status 1); {@link #terminated} fails. */
+  private void zdsProtocolError(ZdsException e) {
+    log.error("ztunnel: stopping after a ZDS protocol error: {}", e.getMessage());
+    if (draining.compareAndSet(false, true)) {
+      closeAll();
+    }
+    terminated.completeExceptionally(e);
+  }
+
+  /** Shared mode: the per-pod proxies; empty in dedicated mode. */
+  public Optional<WorkloadManager> workloadManager() {
+    return Optional.ofNullable(workloadManager);
   }
 
   /** Completes when the listeners accept connections (after the first xDS sync). */
@@ -301,7 +344,16 @@ public final class Ztunnel implements AutoCloseable {
     }
     log.info("ztunnel draining {} listener(s), deadline {}", toDrain.size(), deadline);
     toDrain.forEach(ProxyListener::stopAccepting);
-    CompletableFuture<?>[] drains = toDrain.stream().map(l -> l.drain(deadline)).toArray(CompletableFuture[]::new);
+    List<CompletableFuture<?>> waits = new ArrayList<>(toDrain.stream().map(l -> l.drain(deadline)).toList());
+    ZdsClient client = zds;
+    if (client != null) {
+      quietly(client::close);
+    }
+    WorkloadManager manager = workloadManager;
+    if (manager != null) {
+      waits.add(manager.drain(deadline));
+    }
+    CompletableFuture<?>[] drains = waits.toArray(CompletableFuture[]::new);
     CompletableFuture.allOf(drains)
         .orTimeout(deadline.toMillis() + 2_000, TimeUnit.MILLISECONDS)
         .whenComplete((v, t) -> {
@@ -329,6 +381,14 @@ public final class Ztunnel implements AutoCloseable {
       toClose = List.copyOf(listeners);
     }
     toClose.forEach(l -> quietly(l::close));
+    ZdsClient client = zds;
+    if (client != null) {
+      quietly(client::close);
+    }
+    WorkloadManager manager = workloadManager;
+    if (manager != null) {
+      quietly(manager::close);
+    }
     quietly(hbone::close);
     if (xds != null) {
       quietly(xds::close);
@@ -395,6 +455,12 @@ public final class Ztunnel implements AutoCloseable {
     @Override
     public Map<SpiffeId, SecretManager.CertState> certificates() {
       return secrets.states();
+    }
+
+    @Override
+    public Map<String, dev.ambient.ztunnel.admin.WorkloadStateDump> workloadState() {
+      WorkloadManager manager = workloadManager;
+      return manager == null ? Map.of() : manager.workloadState();
     }
   }
 }
