@@ -64,7 +64,13 @@ public final class ZtunnelMain {
       ztunnel.close();
       return null;
     });
-    ztunnel.terminated().join();
+    try {
+      ztunnel.terminated().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      // e.g. a ZDS protocol error in shared mode: the node agent and this ztunnel disagree
+      System.err.println("ztunnel: stopped: " + e.getCause().getMessage());
+      return 1;
+    }
     return failed ? 1 : 0;
   }
 }
