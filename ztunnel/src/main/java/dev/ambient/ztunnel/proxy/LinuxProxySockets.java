@@ -61,9 +61,22 @@ public final class LinuxProxySockets implements Sockets {
     this.transparent = origSrc != OrigSrc.DISABLED && probeTransparent(transport);
   }
 
-  /** Socket options from {@code config}: packet mark, {@code ENABLE_ORIG_SRC}, keepalive. */
+  /**
+   * Socket options from {@code config}: packet mark, {@code ENABLE_ORIG_SRC}, keepalive.
+   *
+   * <p>Unset {@code ENABLE_ORIG_SRC} means "spoof when possible" only in shared mode, where the
+   * in-pod rules route the replies to a spoofed source back to ztunnel (mark, {@code ip rule} to
+   * table 100). A dedicated-mode ztunnel has no such rules: a spoofed connection to the local app
+   * would send its SYN-ACK to the real client node and time out, so there it spoofs only when asked
+   * ({@code ENABLE_ORIG_SRC=true}). Decision 0009.
+   */
   public static LinuxProxySockets create(ZtunnelConfig config, Transport transport) {
-    return new LinuxProxySockets(transport, config.packetMark(), config.origSrc(), config.keepalive());
+    return new LinuxProxySockets(transport, config.packetMark(), effectiveOrigSrc(config), config.keepalive());
+  }
+
+  static OrigSrc effectiveOrigSrc(ZtunnelConfig config) {
+    return config.origSrc() == OrigSrc.AUTO && config.proxyMode() == ZtunnelConfig.ProxyMode.DEDICATED
+        ? OrigSrc.DISABLED : config.origSrc();
   }
 
   @Override
