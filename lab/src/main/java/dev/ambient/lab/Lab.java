@@ -34,6 +34,8 @@ final class Lab implements AutoCloseable {
   static final int XDS_PORT = 15012;
   /** How long a node process may run before we trust it started (a missing command exits at once). */
   private static final Duration STARTUP_GRACE = Duration.ofSeconds(8);
+  /** fabric8's mock web server logs every request through java.util.logging; a strong reference keeps the level. */
+  private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
 
   /** Options of {@code lab up}. */
   record Options(int nodes, @Nullable Path config, boolean nodeProcesses, int subnet) {
@@ -53,7 +55,7 @@ final class Lab implements AutoCloseable {
   private @Nullable KubernetesClient client;
   private @Nullable ControlPlane controlPlane;
   private @Nullable PodPublisher publisher;
-  private boolean closed;
+  private volatile boolean closed;
 
   private Lab(LabState state, LabLayout layout) {
     this.state = state;
@@ -99,6 +101,7 @@ final class Lab implements AutoCloseable {
         + " node namespace(s)");
     LabNetwork.create(layout);
 
+    MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
     InetAddress bridge = InetAddress.getByName(layout.bridgeAddress());
     KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
         new KubernetesCrudDispatcher(), false);
@@ -210,6 +213,12 @@ final class Lab implements AutoCloseable {
         progress.accept("SKIPPED: " + msg + " (log " + p.log() + ")");
       } else {
         progress.accept(p.what() + " on " + p.node() + ": pid " + p.process().pid() + ", log " + p.log());
+        p.process().onExit().thenAccept(x -> {
+          if (!closed) {
+            progress.accept("WARNING: " + p.what() + " on " + p.node() + " exited with " + x.exitValue() + ", see "
+                + p.log());
+          }
+        });
       }
     }
   }

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code ./ambient lab ...}: {@code up [--nodes N] [--config DIR] [--foreground]}, {@code status},
@@ -24,8 +25,9 @@ import java.util.concurrent.TimeUnit;
 public final class LabMain {
   private static final String USAGE = """
       usage: ./ambient lab <command>
-        up [--nodes N] [--config DIR] [--foreground] [--no-node-processes]
-                                 start a lab (default 2 nodes) and return once it is ready
+        up [--nodes N] [--config DIR] [--subnet S] [--foreground] [--no-node-processes]
+                                 start a lab (default 2 nodes; nodes on 198.18.S.0/24, S default 0)
+                                 and return once it is ready
         status                   what runs: nodes, processes, pods, published workloads
         down                     stop the lab and remove everything it created (also leftovers)
         pod add NAME --node N [--namespace NS] [--service-account SA] [--labels k=v,...] [-- COMMAND...]
@@ -95,9 +97,10 @@ public final class LabMain {
 
   private static int up(LabState state, Deque<String> a) throws Exception {
     int nodes = 2;
-    Path config = null;
+    @Nullable Path config = null;
     boolean foreground = false;
     boolean nodeProcesses = true;
+    int subnet = 0;
     while (!a.isEmpty()) {
       String f = a.pop();
       switch (f) {
@@ -110,6 +113,14 @@ public final class LabMain {
           }
         }
         case "--config" -> config = Path.of(value(a, f)).toAbsolutePath();
+        case "--subnet" -> {
+          String v = value(a, f);
+          try {
+            subnet = Integer.parseInt(v);
+          } catch (NumberFormatException e) {
+            throw new UsageException("--subnet wants a number 0..254, got '" + v + "'");
+          }
+        }
         case "--foreground" -> foreground = true;
         case "--no-node-processes" -> nodeProcesses = false;
         default -> throw new UsageException("unknown flag for lab up: " + f);
@@ -118,12 +129,15 @@ public final class LabMain {
     if (nodes < 1 || nodes > LabLayout.MAX_NODES) {
       throw new UsageException("--nodes must be 1.." + LabLayout.MAX_NODES);
     }
+    if (subnet < 0 || subnet + nodes > 255) {
+      throw new UsageException("--subnet must leave room for " + nodes + " pod subnets above it (0.." + (255 - nodes) + ")");
+    }
     if (state.info().isPresent()) {
       throw new IllegalStateException("a lab is already running (state in " + state.dir()
           + "); see ./ambient lab status, or ./ambient lab down");
     }
-    return foreground ? runForeground(state, new Lab.Options(nodes, config, nodeProcesses))
-        : runDetached(state, nodes, config, nodeProcesses);
+    return foreground ? runForeground(state, new Lab.Options(nodes, config, nodeProcesses, subnet))
+        : runDetached(state, nodes, config, nodeProcesses, subnet);
   }
 
   /** The supervisor: brings the lab up, then holds it until SIGTERM/SIGINT and tears it down. */
@@ -143,12 +157,13 @@ public final class LabMain {
   }
 
   /** Starts {@code lab up --foreground} in its own session and waits until it is ready. */
-  private static int runDetached(LabState state, int nodes, Path config, boolean nodeProcesses) throws Exception {
+  private static int runDetached(LabState state, int nodes, @Nullable Path config, boolean nodeProcesses,
+      int subnet) throws Exception {
     Path log = supervisorLog(state);
     List<String> cmd = new ArrayList<>(List.of("setsid", ProcessHandle.current().info().command().orElse("java")));
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), LabMain.class.getName(), "up", "--foreground",
-        "--nodes", Integer.toString(nodes)));
+        "--nodes", Integer.toString(nodes), "--subnet", Integer.toString(subnet)));
     if (config != null) {
       cmd.addAll(List.of("--config", config.toString()));
     }
@@ -248,8 +263,9 @@ public final class LabMain {
         }
       }
     }
-    // Whatever a crashed or killed run left: every lab namespace, its processes, the links.
-    List<String> removed = LabNetwork.removeAll(LabLayout.PREFIX_BASE);
+    // What the supervisor did not remove (it was killed, or crashed): this lab's namespaces, processes
+    // and links; with no state at all, every lab's leftovers.
+    List<String> removed = LabNetwork.removeAll(info.map(i -> i.layout().prefix() + "-").orElse(LabLayout.PREFIX_BASE));
     removed.forEach(r -> System.out.println("lab: removed leftover " + r));
     state.delete();
     System.out.println("lab: down");
