@@ -20,7 +20,8 @@ final class CniInvocation {
   static final String PLUGIN_TYPE = "istio-cni";
   /** The lab's primary network: the lab itself plays the ptp plugin, so the list starts with it. */
   static final String PRIMARY_CONFLIST_NAME = "10-lab.conflist";
-  static final String PRIMARY_CONFLIST = "{\"cniVersion\":\"1.0.0\",\"name\":\"lab\",\"plugins\":[{\"type\":\"lab-ptp\"}]}\n";
+  static final String PRIMARY_CONFLIST =
+      "{\"cniVersion\":\"1.0.0\",\"name\":\"lab\",\"plugins\":[{\"type\":\"lab-ptp\"}]}\n";
 
   private CniInvocation() {}
 

@@ -26,16 +26,17 @@ import org.jspecify.annotations.Nullable;
 /**
  * A running lab, owned by the {@code lab up} supervisor process: the network, fabric8's mock API server in
  * CRUD mode on the bridge address (the lab's Kubernetes API), the embedded control plane on
- * {@code 198.18.0.1:15012} (the bridge address) serving the state directory's {@code config/}, the pod publisher, and per node
- * the CNI node agent and a shared-mode ztunnel in the node's namespace. {@link #close()} removes all of it
- * and the state directory.
+ * {@code 198.18.0.1:15012} (the bridge address) serving the state directory's {@code config/}, the pod
+ * publisher, and per node the CNI node agent and a shared-mode ztunnel in the node's namespace.
+ * {@link #close()} removes all of it and the state directory.
  */
 final class Lab implements AutoCloseable {
   static final int XDS_PORT = 15012;
   /** How long a node process may run before we trust it started (a missing command exits at once). */
   private static final Duration STARTUP_GRACE = Duration.ofSeconds(8);
   /** fabric8's mock web server logs every request through java.util.logging; a strong reference keeps the level. */
-  private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+  private static final java.util.logging.Logger MOCK_LOG =
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
 
   /** Options of {@code lab up}. */
   record Options(int nodes, @Nullable Path config, boolean nodeProcesses, int subnet) {
@@ -144,7 +145,8 @@ final class Lab implements AutoCloseable {
     Files.createDirectories(dir.resolve("cni-bin"));
     Files.createDirectories(dir.resolve("cni-net.d"));
     Files.createDirectories(dir.resolve("run"));
-    Files.writeString(dir.resolve("cni-net.d").resolve(CniInvocation.PRIMARY_CONFLIST_NAME), CniInvocation.PRIMARY_CONFLIST);
+    Files.writeString(dir.resolve("cni-net.d").resolve(CniInvocation.PRIMARY_CONFLIST_NAME),
+        CniInvocation.PRIMARY_CONFLIST);
     // The agent would write this (spec §1.3 step 2); ours does not yet, and the lab knows the API server.
     Files.writeString(dir.resolve("run").resolve("istio-cni-kubeconfig"), kubeconfig(apiUrl));
   }
@@ -228,7 +230,9 @@ final class Lab implements AutoCloseable {
       throw new IllegalArgumentException("--config " + from + " is not a directory");
     }
     try (var s = Files.walk(from)) {
-      for (Path f : s.filter(Files::isRegularFile).filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).toList()) {
+      List<Path> files = s.filter(Files::isRegularFile)
+          .filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).toList();
+      for (Path f : files) {
         Path target = to.resolve(from.relativize(f).toString());
         Files.createDirectories(target.getParent());
         Files.copy(f, target);

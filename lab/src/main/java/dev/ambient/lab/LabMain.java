@@ -51,7 +51,6 @@ public final class LabMain {
     }
     LabState state = LabState.fromEnvironment();
     try {
-      requireRoot();
       return switch (cmd) {
         case "up" -> up(state, a);
         case "status" -> status(state);
@@ -130,8 +129,10 @@ public final class LabMain {
       throw new UsageException("--nodes must be 1.." + LabLayout.MAX_NODES);
     }
     if (subnet < 0 || subnet + nodes > 255) {
-      throw new UsageException("--subnet must leave room for " + nodes + " pod subnets above it (0.." + (255 - nodes) + ")");
+      throw new UsageException("--subnet must leave room for " + nodes + " pod subnets above it (0.."
+          + (255 - nodes) + ")");
     }
+    requireRoot();
     if (state.info().isPresent()) {
       throw new IllegalStateException("a lab is already running (state in " + state.dir()
           + "); see ./ambient lab status, or ./ambient lab down");
@@ -150,7 +151,8 @@ public final class LabMain {
       done.countDown();
     }, "lab-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
-    System.out.println("lab: ready (prefix " + lab.layout().prefix() + ", supervisor pid " + ProcessHandle.current().pid()
+    System.out.println("lab: ready (prefix " + lab.layout().prefix() + ", supervisor pid "
+        + ProcessHandle.current().pid()
         + "); ./ambient lab down stops it");
     done.await();
     return 0;
@@ -198,6 +200,7 @@ public final class LabMain {
   }
 
   private static int status(LabState state) throws Exception {
+    requireRoot();
     Optional<LabState.Info> maybe = state.info();
     if (maybe.isEmpty()) {
       System.out.println("no lab is running (start one with ./ambient lab up)");
@@ -207,7 +210,8 @@ public final class LabMain {
     LabLayout l = info.layout();
     boolean alive = ProcessHandle.of(info.pid()).map(ProcessHandle::isAlive).orElse(false);
     System.out.printf("lab %s: supervisor pid %d %s (log %s)%n", l.prefix(), info.pid(),
-        alive ? "running" : "NOT RUNNING (run ./ambient lab down to clean up)", supervisorLog(state));
+        alive ? "running" : "NOT RUNNING (run ./ambient lab down to clean up)",
+        supervisorLog(state));
     System.out.printf("API server %s, control plane %s, config %s%n", info.apiServer(), info.xdsAddress(),
         state.configDir());
     for (int i = 0; i < l.nodes(); i++) {
@@ -235,7 +239,8 @@ public final class LabMain {
           : k.getMetadata().getAnnotations().getOrDefault(PodWorkloads.REDIRECTION, "-");
       Path published = state.configDir().resolve("pods").resolve(p.namespace() + "." + p.name() + ".yaml");
       String protocol = Files.exists(published) ? Files.readAllLines(published).stream()
-          .filter(s -> s.strip().startsWith("protocol:")).map(s -> s.strip().substring(9).strip()).findFirst().orElse("?")
+          .filter(s -> s.strip().startsWith("protocol:")).map(s -> s.strip().substring(9).strip())
+          .findFirst().orElse("?")
           : "not published";
       System.out.printf("  %s/%s on %s: %s, redirection %s, workload %s%n", p.namespace(), p.name(),
           l.nodeName(p.node()), l.podAddress(p.node(), p.octet()), redirection, protocol);
@@ -244,6 +249,7 @@ public final class LabMain {
   }
 
   private static int down(LabState state) throws Exception {
+    requireRoot();
     Optional<LabState.Info> info = Optional.empty();
     try {
       info = state.info();
@@ -297,13 +303,17 @@ public final class LabMain {
         default -> throw new UsageException("unknown flag for lab pod " + sub + ": " + f);
       }
     }
+    if (!sub.equals("add") && !sub.equals("del")) {
+      throw new UsageException("lab pod add|del, not '" + sub + "'");
+    }
+    if (sub.equals("add") && node == null) {
+      throw new UsageException("lab pod add needs --node (node-0, node-1, ...)");
+    }
+    requireRoot();
     Pods pods = new Pods(state, Install.fromEnvironment());
     switch (sub) {
       case "add" -> {
-        if (node == null) {
-          throw new UsageException("lab pod add needs --node (node-0, node-1, ...)");
-        }
-        String ip = pods.add(new Pods.Spec(name, node, ns, sa, labels, command));
+        String ip = pods.add(new Pods.Spec(name, java.util.Objects.requireNonNull(node), ns, sa, labels, command));
         System.out.println("pod " + ns + "/" + name + " on " + node + ": " + ip
             + (command.isEmpty() ? "" : " (running " + String.join(" ", command) + ", log "
                 + state.podLog(ns, name) + ")"));
@@ -314,7 +324,7 @@ public final class LabMain {
         System.out.println("pod " + ns + "/" + name + " deleted");
         return 0;
       }
-      default -> throw new UsageException("lab pod add|del, not '" + sub + "'");
+      default -> throw new IllegalStateException("unreachable: " + sub);
     }
   }
 
@@ -328,6 +338,7 @@ public final class LabMain {
     if (name.isEmpty() || a.isEmpty() || !a.pop().equals("--")) {
       throw new UsageException("lab exec POD [--namespace NS] -- COMMAND...");
     }
+    requireRoot();
     return new Pods(state, Install.fromEnvironment()).exec(ns, name, List.copyOf(a));
   }
 
@@ -335,6 +346,7 @@ public final class LabMain {
     if (a.size() != 2 || !a.pop().equals("-f")) {
       throw new UsageException("lab apply -f FILE");
     }
+    requireRoot();
     state.require();
     PolicyFiles.Applied r = PolicyFiles.apply(Path.of(a.pop()), state.configDir());
     r.warnings().forEach(w -> System.out.println("warning: " + w));

@@ -75,8 +75,9 @@ final class LabState {
       return Optional.empty();
     }
     try {
-      return Optional.of(new Info(new LabLayout(p.getProperty("prefix", ""), Integer.parseInt(p.getProperty("nodes", "0")),
-          Integer.parseInt(p.getProperty("subnet", "0"))),
+      LabLayout layout = new LabLayout(p.getProperty("prefix", ""), Integer.parseInt(p.getProperty("nodes", "0")),
+          Integer.parseInt(p.getProperty("subnet", "0")));
+      return Optional.of(new Info(layout,
           p.getProperty("api", ""), p.getProperty("xds", ""), Long.parseLong(p.getProperty("pid", "0"))));
     } catch (IllegalArgumentException e) {
       throw new IllegalStateException(dir.resolve("lab.properties") + " is damaged (" + e.getMessage()

@@ -59,7 +59,8 @@ final class PodWorkloads {
       b.append("  serviceAccount: ").append(q(serviceAccount)).append('\n');
       b.append("  node: ").append(q(node)).append('\n');
       b.append("  clusterId: ").append(q(CLUSTER_ID)).append('\n');
-      b.append("  workloadIps: [").append(ips.stream().map(PodWorkloads::q).collect(Collectors.joining(", "))).append("]\n");
+      b.append("  workloadIps: [").append(ips.stream().map(PodWorkloads::q).collect(Collectors.joining(", ")))
+          .append("]\n");
       b.append("  protocol: ").append(protocol).append('\n');
       if (nativeTunnel) {
         b.append("  nativeTunnel: true\n");

@@ -71,7 +71,8 @@ final class Pods {
 
   static void checkName(String what, String v) {
     if (!DNS_LABEL.matcher(v).matches()) {
-      throw new IllegalArgumentException(what + " must be a DNS label (lower case letters, digits, '-'), got '" + v + "'");
+      throw new IllegalArgumentException(
+          what + " must be a DNS label (lower case letters, digits, '-'), got '" + v + "'");
     }
   }
 

@@ -129,7 +129,8 @@ class LabNetnsTest {
       k8s.pods().inNamespace("default").withName("far").edit(p -> new PodBuilder(p).editMetadata()
           .addToAnnotations(PodWorkloads.REDIRECTION, "enabled").endMetadata().build());
     }
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(published).content().contains("protocol: HBONE"));
+    await().atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(published).content().contains("protocol: HBONE"));
 
     pods.delete("default", "far");
 

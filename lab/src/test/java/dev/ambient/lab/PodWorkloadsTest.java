@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PodWorkloadsTest {
   private static final Map<String, String> ENABLED = Map.of(PodWorkloads.REDIRECTION, "enabled");
 
-  private static PodWorkloads.PodFacts pod(List<String> ips, Map<String, String> labels, Map<String, String> annotations,
-      String phase, boolean ready, boolean deleting) {
+  private static PodWorkloads.PodFacts pod(List<String> ips, Map<String, String> labels,
+      Map<String, String> annotations, String phase, boolean ready, boolean deleting) {
     return new PodWorkloads.PodFacts("shop", "web-1", "web", "node-1", ips, labels, annotations, phase, ready, deleting,
         false);
   }
@@ -52,8 +52,10 @@ class PodWorkloadsTest {
             "TCP", "store", "3", true),
         Arguments.of("HBONE-capable sidecar", pod(ip, Map.of("networking.istio.io/tunnel", "http"), Map.of(),
             "Running", true, false), "HBONE", "web-1", "latest", true),
-        Arguments.of("not ready", pod(ip, Map.of(), ENABLED, "Running", false, false), "HBONE", "web-1", "latest", false),
-        Arguments.of("terminating", pod(ip, Map.of(), ENABLED, "Running", true, true), "HBONE", "web-1", "latest", false));
+        Arguments.of("not ready", pod(ip, Map.of(), ENABLED, "Running", false, false),
+            "HBONE", "web-1", "latest", false),
+        Arguments.of("terminating", pod(ip, Map.of(), ENABLED, "Running", true, true),
+            "HBONE", "web-1", "latest", false));
   }
 
   @ParameterizedTest(name = "{0}")
