@@ -43,13 +43,16 @@ public final class LabMain {
   }
 
   static int run(List<String> argv) {
+    return run(argv, LabState.fromEnvironment());
+  }
+
+  static int run(List<String> argv, LabState state) {
     Deque<String> a = new ArrayDeque<>(argv);
     String cmd = a.isEmpty() ? "" : a.pop();
     if (cmd.isEmpty() || cmd.equals("-h") || cmd.equals("--help") || cmd.equals("help")) {
       System.out.println(USAGE);
       return cmd.isEmpty() ? 2 : 0;
     }
-    LabState state = LabState.fromEnvironment();
     try {
       return switch (cmd) {
         case "up" -> up(state, a);
@@ -173,8 +176,10 @@ public final class LabMain {
       cmd.add("--no-node-processes");
     }
     Files.createDirectories(log.getParent());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-        .redirectInput(new File("/dev/null")).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+        .redirectInput(new File("/dev/null"));
+    pb.environment().put("AMBIENT_LAB_DIR", state.dir().toString());
+    Process p = pb.start();
     System.out.println("lab: starting (supervisor pid " + p.pid() + ", log " + log + ")");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
     while (System.nanoTime() < deadline) {

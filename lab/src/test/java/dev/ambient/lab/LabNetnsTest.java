@@ -158,6 +158,33 @@ class LabNetnsTest {
     }
   }
 
+  @Test
+  void downRemovesWhatAKilledSupervisorLeftBehind() throws Exception {
+    // What a supervisor killed with SIGKILL leaves: its state, namespaces, links and a pod's process.
+    LabLayout l = LabLayout.random(1, subnet);
+    state = new LabState(tmp.resolve("state"));
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    state.writeInfo(
+        new LabState.Info(l, "http://" + l.bridgeAddress() + ":1", l.bridgeAddress() + ":15012", gone.pid()));
+    try {
+      LabNetwork.create(l);
+      LabNetwork.addPod(l, 0, l.podNetns("default", "orphan"), 2);
+      Process sleeper = new ProcessBuilder(Sh.inNetns(l.podNetns("default", "orphan"), List.of("sleep", "300")))
+          .start();
+
+      int code = LabMain.run(List.of("down"), state);
+
+      assertThat(code).isZero();
+      assertThat(sleeper.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).as("pod process killed").isTrue();
+      assertThat(LabNetwork.namespaces()).noneMatch(n -> n.startsWith(l.prefix()));
+      assertThat(LabNetwork.links()).noneMatch(n -> n.startsWith(l.prefix()));
+      assertThat(state.dir()).doesNotExist();
+    } finally {
+      LabNetwork.removeAll(l.prefix() + "-");
+    }
+  }
+
   private String peerSeenBy(String client, String serverIp) {
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     Sh.Result r;
