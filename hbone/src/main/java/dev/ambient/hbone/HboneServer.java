@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -132,7 +133,8 @@ public final class HboneServer implements AutoCloseable {
   public static final class Builder {
     private Transport transport = Transport.defaultTransport();
     private @Nullable EventLoopGroup group;
-    private @Nullable Supplier<HboneTls> tls;
+    private @Nullable Supplier<? extends CompletionStage<HboneTls>> tls;
+    private Duration tlsWait = Duration.ofSeconds(10);
     private @Nullable HboneHandler handler;
     private Http2Config http2 = Http2Config.serverDefaults();
     private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
@@ -169,7 +171,19 @@ public final class HboneServer implements AutoCloseable {
 
     /** The server's TLS, read for every accepted connection (so rotation takes effect at once). */
     public Builder tls(Supplier<HboneTls> tls) {
+      requireNonNull(tls, "tls");
+      this.tls = () -> CompletableFuture.completedFuture(tls.get());
+      return this;
+    }
+
+    /**
+     * The server's TLS per accepted connection, possibly not there yet (a certificate still being
+     * fetched): the connection is not read until it is, for at most {@code wait}; a failed or late
+     * stage closes the connection.
+     */
+    public Builder tlsAsync(Supplier<? extends CompletionStage<HboneTls>> tls, Duration wait) {
       this.tls = requireNonNull(tls, "tls");
+      this.tlsWait = requireNonNull(wait, "wait");
       return this;
     }
 
@@ -197,7 +211,8 @@ public final class HboneServer implements AutoCloseable {
 
     /** Binds and returns the running server; throws when the bind fails. */
     public HboneServer start() {
-      Supplier<HboneTls> tlsSource = requireNonNull(tls, "tls must be set");
+      Supplier<? extends CompletionStage<HboneTls>> tlsSource = requireNonNull(tls, "tls must be set");
+      long tlsWaitMillis = tlsWait.toMillis();
       HboneHandler app = requireNonNull(handler, "handler must be set");
       boolean owns = group == null;
       EventLoopGroup g = owns ? transport.newEventLoopGroup(0, "hbone-server") : group;
@@ -216,7 +231,41 @@ public final class HboneServer implements AutoCloseable {
             protected void initChannel(Channel ch) {
               connections.add(ch);
               accepted.accept(ch);
-              SslHandler ssl = tlsSource.get().newServerHandler(ch.alloc());
+              CompletableFuture<HboneTls> source;
+              try {
+                source = tlsSource.get().toCompletableFuture();
+              } catch (RuntimeException e) {
+                source = CompletableFuture.failedFuture(e);
+              }
+              if (source.isDone() && !source.isCompletedExceptionally()) {
+                installTls(ch, source.join());
+                return;
+              }
+              // Not there yet: hold the connection unread until it is (or give up).
+              ch.config().setAutoRead(false);
+              io.netty.util.concurrent.ScheduledFuture<?> giveUp = ch.eventLoop().schedule(() -> {
+                log.info("HBONE connection from {} refused: no TLS certificate within {} ms", ch.remoteAddress(),
+                    tlsWaitMillis);
+                ch.close();
+              }, tlsWaitMillis, TimeUnit.MILLISECONDS);
+              source.whenComplete((serverTls, err) -> ch.eventLoop().execute(() -> {
+                if (!giveUp.cancel(false) || !ch.isActive()) {
+                  return;
+                }
+                if (err != null) {
+                  log.info("HBONE connection from {} refused: no TLS certificate: {}", ch.remoteAddress(),
+                      HboneException.causes(err));
+                  ch.close();
+                  return;
+                }
+                installTls(ch, serverTls);
+                ch.config().setAutoRead(true);
+                ch.read();
+              }));
+            }
+
+            private void installTls(Channel ch, HboneTls serverTls) {
+              SslHandler ssl = serverTls.newServerHandler(ch.alloc());
               ch.pipeline().addLast("tls", ssl).addLast("hbone-handshake", new HandshakeHandler(app, h2, ssl, streams));
             }
           });

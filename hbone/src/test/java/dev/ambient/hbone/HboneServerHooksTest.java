@@ -107,6 +107,39 @@ class HboneServerHooksTest {
     }
   }
 
+  @Test
+  void tlsNotReadyYet_connectionWaitsAndThenHandshakes_failedTlsClosesIt() throws Exception {
+    CompletableFuture<HboneTls> later = new CompletableFuture<>();
+    List<CompletableFuture<HboneTls>> sources = new CopyOnWriteArrayList<>(List.of(later));
+    HboneServer server = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
+        .tlsAsync(() -> sources.isEmpty() ? CompletableFuture.failedFuture(new IllegalStateException("no cert"))
+            : sources.removeFirst(), Duration.ofSeconds(10))
+        .handler(req -> CompletableFuture.completedFuture(HboneDecision.accept(
+            UpstreamConnector.tcp(req.authority().socketAddress().orElseThrow(), TRANSPORT, Duration.ofSeconds(5)))))
+        .start();
+    HboneClient client = HboneClient.builder().transport(TRANSPORT).eventLoopGroup(group).build();
+    try {
+      CompletableFuture<HboneStream> stream = client.open(HboneConnectRequest.of(clientTls,
+          serverTls.certificate().identity(), server.localAddress(), Authority.of(TcpServers.address(echo))));
+      Thread.sleep(300);
+      assertThat(stream).as("no TLS yet: the handshake waits").isNotDone();
+      later.complete(serverTls);
+      stream.get(10, TimeUnit.SECONDS).channel().close();
+
+      HboneClient second = HboneClient.builder().transport(TRANSPORT).eventLoopGroup(group).build();
+      try {
+        CompletableFuture<HboneStream> refused = second.open(HboneConnectRequest.of(clientTls,
+            serverTls.certificate().identity(), server.localAddress(), Authority.of(TcpServers.address(echo))));
+        assertThatThrownBy(() -> refused.get(10, TimeUnit.SECONDS)).isInstanceOf(java.util.concurrent.ExecutionException.class);
+      } finally {
+        second.close();
+      }
+    } finally {
+      client.close();
+      server.close();
+    }
+  }
+
   private static void roundTrip(Socket s, String text) throws IOException {
     OutputStream out = s.getOutputStream();
     InputStream in = s.getInputStream();

@@ -75,7 +75,6 @@ public final class InboundProxy implements ProxyListener {
   private final ChannelGroup upstreams = new DefaultChannelGroup("inbound-upstreams", GlobalEventExecutor.INSTANCE);
   private final AtomicInteger active = new AtomicInteger();
   private final AtomicBoolean accepting = new AtomicBoolean(true);
-  private volatile @Nullable HboneTls latestTls;
   private @Nullable HboneServer server;
 
   private InboundProxy(ProxyInputs inputs, Options options) {
@@ -99,7 +98,7 @@ public final class InboundProxy implements ProxyListener {
         .transport(inputs.transport())
         .eventLoopGroup(inputs.workers())
         .http2(inputs.config().hbone().server())
-        .tls(proxy::handshakeTls)
+        .tlsAsync(proxy::handshakeTls, options.localWorkloadWait().plus(options.connectTimeout()))
         .handler(proxy::onConnect)
         .listenerOptions(inputs.sockets().listener())
         .onAccept(ch -> {
@@ -119,31 +118,29 @@ public final class InboundProxy implements ProxyListener {
         .whenComplete((tls, err) -> {
           if (err != null) {
             log.warn("inbound HBONE for {}: no certificate yet: {}", inputs.workload(), err.toString());
-          } else {
-            latestTls = tls;
           }
         });
   }
 
-  /** The TLS for one accepted connection; throwing refuses it (the channel is closed). */
-  private HboneTls handshakeTls() {
+  /**
+   * The TLS for one accepted connection: the local workload's current certificate, or — right after
+   * start-up, before the first certificate arrived — a stage completing when it does (the server
+   * holds the connection unread meanwhile). A failed stage refuses the connection.
+   */
+  private CompletionStage<HboneTls> handshakeTls() {
     if (!accepting.get()) {
-      throw new IllegalStateException("inbound listener is draining");
+      return CompletableFuture.failedFuture(new IllegalStateException("inbound listener is draining"));
     }
-    Optional<Workload> w = localWorkload.current();
-    if (w.isEmpty()) {
-      throw new IllegalStateException("local workload " + inputs.workload() + " is not in xDS yet");
+    Optional<Workload> known = localWorkload.current();
+    if (known.isPresent()) {
+      SpiffeId id = known.get().identity();
+      Optional<HboneTls> now = inputs.certificates().current(id);
+      if (now.isPresent() && now.get().certificate().isValidAt(Instant.now())) {
+        return CompletableFuture.completedFuture(now.get());
+      }
     }
-    SpiffeId id = w.get().identity();
-    CompletableFuture<HboneTls> next = inputs.certificates().tls(id);
-    next.thenAccept(t -> latestTls = t); // rotation: picked up by a later handshake
-    // The manager's snapshot is current right after a rotation; latestTls only after a later handshake.
-    HboneTls now = inputs.certificates().current(id)
-        .orElseGet(() -> next.isDone() && !next.isCompletedExceptionally() ? next.join() : latestTls);
-    if (now == null || !now.certificate().identity().equals(id) || !now.certificate().isValidAt(Instant.now())) {
-      throw new IllegalStateException("no valid certificate for " + id + " yet");
-    }
-    return now;
+    return localWorkload.await(inputs.workers(), options.localWorkloadWait())
+        .thenCompose(w -> inputs.certificates().tls(w.identity()));
   }
 
   private CompletionStage<HboneDecision> onConnect(HboneRequest request) {
