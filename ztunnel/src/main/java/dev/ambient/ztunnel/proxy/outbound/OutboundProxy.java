@@ -21,6 +21,8 @@ import dev.ambient.ztunnel.proxy.OutboundDecision;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
 import dev.ambient.ztunnel.proxy.ProxyListener;
 import dev.ambient.ztunnel.proxy.Route;
+import dev.ambient.ztunnel.proxy.TcpRelay;
+import dev.ambient.ztunnel.telemetry.Baggage;
 import dev.ambient.ztunnel.telemetry.ConnectionFacts;
 import dev.ambient.ztunnel.telemetry.ReportedConnection;
 import dev.ambient.ztunnel.telemetry.Reporter;
@@ -289,14 +291,14 @@ public final class OutboundProxy implements ProxyListener {
       cf = connector.connect(ch.eventLoop());
     } catch (RuntimeException e) {
       reported.close(0, 0, ResponseFlag.CONNECT, "connect to " + target + " failed: " + e.getMessage());
-      reset(ch);
+      TcpRelay.reset(ch);
       return;
     }
     cf.addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {
         log.debug("outbound {} -> {}: connect failed: {}", client, target, String.valueOf(f.cause()));
         reported.close(0, 0, ResponseFlag.CONNECT, "connect to " + target + " failed: " + message(f.cause()));
-        reset(ch);
+        TcpRelay.reset(ch);
         return;
       }
       Channel up = f.channel();
@@ -312,8 +314,10 @@ public final class OutboundProxy implements ProxyListener {
         if (r == null) {
           reported.close(0, 0, ResponseFlag.NONE, message(e));
         } else {
-          reported.close(r.clientToServer(), r.serverToClient(), ResponseFlag.NONE,
-              r.error() == null ? null : message(r.error()));
+          // Resets during copying are not errors (spec §5.0): only a local failure is reported.
+          Throwable cause = r.cause();
+          reported.close(r.bytesAToB(), r.bytesBToA(), ResponseFlag.NONE,
+              cause == null || cause instanceof IOException ? null : message(cause));
         }
       });
     });
@@ -332,9 +336,9 @@ public final class OutboundProxy implements ProxyListener {
     live.put(ch, new OutboundConnection(client, dst, nextHop, OutboundConnection.Protocol.HBONE));
 
     Map<String, String> headers = new LinkedHashMap<>();
-    String baggage = ConnectHeaders.baggage(source);
+    String baggage = Baggage.header(source);
     if (!baggage.isEmpty()) {
-      headers.put(ConnectHeaders.BAGGAGE, baggage);
+      headers.put(Baggage.HEADER, baggage);
     }
     headers.put(ConnectHeaders.FORWARDED, ConnectHeaders.forwarded(client, h.service().map(Service::hostname)));
     headers.put(ConnectHeaders.TRACEPARENT, ConnectHeaders.traceparent(ThreadLocalRandom.current()));
@@ -346,7 +350,7 @@ public final class OutboundProxy implements ProxyListener {
       if (certErr != null) {
         log.warn("outbound {} -> {}: no certificate for {}: {}", client, dst, sourceId, message(certErr));
         reported.close(0, 0, ResponseFlag.IDENTITY_ERROR, "no certificate for " + sourceId + ": " + message(certErr));
-        reset(ch);
+        TcpRelay.reset(ch);
         return;
       }
       HboneConnectRequest request =
@@ -362,7 +366,7 @@ public final class OutboundProxy implements ProxyListener {
           Throwable cause = unwrap(err);
           log.debug("outbound {} -> {} via {}: HBONE failed: {}", client, dst, hop, cause.getMessage());
           reported.close(0, 0, flag(cause), message(cause));
-          reset(ch);
+          TcpRelay.reset(ch);
           return;
         }
         ch.eventLoop().execute(() -> {
@@ -407,27 +411,10 @@ public final class OutboundProxy implements ProxyListener {
 
   private void deny(Channel ch, InetSocketAddress client, InetSocketAddress dst, String error) {
     inputs.telemetry().failed(Reporter.SOURCE, client, dst, error);
-    reset(ch);
+    TcpRelay.reset(ch);
   }
 
-  /** Closes with RST (SO_LINGER 0) so the application sees the failure. */
-  static void reset(Channel ch) {
-    Runnable r = () -> {
-      if (ch.isOpen()) {
-        try {
-          ch.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException e) {
-          log.debug("could not set SO_LINGER 0 on {}", ch, e);
-        }
-        ch.close();
-      }
-    };
-    if (ch.eventLoop().inEventLoop()) {
-      r.run();
-    } else {
-      ch.eventLoop().execute(r);
-    }
-  }
+
 
   private @Nullable InetAddress spoofSource(InetSocketAddress client, InetSocketAddress target) {
     if (!spoof || client.getAddress() == null || client.getAddress().equals(target.getAddress())) {

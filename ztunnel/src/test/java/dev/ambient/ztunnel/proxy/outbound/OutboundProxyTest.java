@@ -22,7 +22,9 @@ import dev.ambient.ztunnel.ZtunnelConfig;
 import dev.ambient.ztunnel.authz.Authorizer;
 import dev.ambient.ztunnel.authz.LiveConnections;
 import dev.ambient.ztunnel.authz.PolicyIndex;
+import dev.ambient.ztunnel.proxy.EchoServer;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
+import dev.ambient.ztunnel.proxy.RecordingTelemetry;
 import dev.ambient.ztunnel.proxy.Sockets;
 import dev.ambient.ztunnel.state.StateHolder;
 import dev.ambient.ztunnel.state.StateUpdater;
@@ -261,6 +263,7 @@ class OutboundProxyTest {
     Await.untilAsserted(Duration.ofSeconds(5), () -> {
       assertThat(telemetry.socketsOpened).hasValue(1);
       assertThat(telemetry.socketsClosed).hasValue(1);
+      assertThat(telemetry.socketReporters).containsExactly(Reporter.SOURCE);
     });
     assertThat(telemetry.failed).isEmpty();
   }
