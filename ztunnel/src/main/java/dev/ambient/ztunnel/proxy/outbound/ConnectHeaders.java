@@ -13,6 +13,8 @@ import java.util.random.RandomGenerator;
 final class ConnectHeaders {
   static final String FORWARDED = "forwarded";
   static final String TRACEPARENT = "traceparent";
+  /** Source network on the inner CONNECT of double HBONE (spec §4.5). */
+  static final String X_FORWARDED_NETWORK = "x-forwarded-network";
 
   private ConnectHeaders() {}
 

@@ -266,11 +266,7 @@ public final class OutboundProxy implements ProxyListener {
         log.debug("outbound {} -> {} rejected: {} ({})", client, dst, r.reason(), r.detail());
         deny(ch, client, dst, r.reason().name().toLowerCase(java.util.Locale.ROOT) + ": " + r.detail());
       }
-      case Route.DoubleHbone d -> {
-        log.error("outbound {} -> {} needs double HBONE through gateway {} ({}): double HBONE not supported yet",
-            client, dst, d.gateway(), d.authority());
-        deny(ch, client, dst, "double HBONE not supported yet");
-      }
+      case Route.DoubleHbone d -> doubleHbone(ch, client, dst, source, d);
       case Route.Passthrough p ->
           tcp(ch, client, dst, p.originalDestination(), source, Optional.empty(), Optional.empty());
       case Route.Direct d -> tcp(ch, client, dst, d.destination(), source, Optional.of(d.upstream()), d.service());
@@ -384,6 +380,74 @@ public final class OutboundProxy implements ProxyListener {
               reported.close(r.bytesFromTcp(), r.bytesToTcp(), ResponseFlag.NONE, relayError(r));
             }
           });
+        });
+      });
+    });
+  }
+
+  /**
+   * Double HBONE (spec §4.7): a pooled outer tunnel to the gateway with {@code :authority =
+   * hostname:port}, and inside it an unpooled inner TLS + HTTP/2 CONNECT ({@link InnerHbone}) with
+   * the same authority and {@code x-forwarded-network}, expecting the service's identities.
+   */
+  private void doubleHbone(Channel ch, InetSocketAddress client, InetSocketAddress dst, Workload source,
+      Route.DoubleHbone d) {
+    SpiffeId sourceId = source.identity();
+    InetSocketAddress gateway = d.gateway();
+    Authority authority = new Authority(d.hostname(), d.port(), null);
+    ReportedConnection reported = inputs.telemetry().opened(new ConnectionFacts(Reporter.SOURCE, client, gateway,
+        Optional.of(authority.toString()), Optional.of(source), Optional.of(sourceId), Optional.of(d.upstream()),
+        Optional.of(d.upstream().identity()), Optional.of(d.service()), SecurityPolicy.MUTUAL_TLS, Map.of()));
+    live.put(ch, new OutboundConnection(client, dst, gateway, OutboundConnection.Protocol.DOUBLEHBONE));
+
+    String traceparent = ConnectHeaders.traceparent(ThreadLocalRandom.current());
+    Map<String, String> inner = new LinkedHashMap<>();
+    String baggage = Baggage.header(source);
+    if (!baggage.isEmpty()) {
+      inner.put(Baggage.HEADER, baggage);
+    }
+    inner.put(ConnectHeaders.FORWARDED, ConnectHeaders.forwarded(client, Optional.of(d.service().hostname())));
+    inner.put(ConnectHeaders.TRACEPARENT, traceparent);
+    inner.put(ConnectHeaders.X_FORWARDED_NETWORK, d.forwardedNetwork());
+    @Nullable InetAddress sourceIp = spoofSource(client, gateway);
+
+    inputs.certificates().tls(sourceId).whenComplete((t, certErr) -> {
+      if (certErr != null) {
+        log.warn("outbound {} -> {}: no certificate for {}: {}", client, dst, sourceId, message(certErr));
+        reported.close(0, 0, ResponseFlag.IDENTITY_ERROR, "no certificate for " + sourceId + ": " + message(certErr));
+        TcpRelay.reset(ch);
+        return;
+      }
+      HboneConnectRequest outer = new HboneConnectRequest(t, d.gatewayIdentities(), gateway, sourceIp, authority,
+          Map.of(ConnectHeaders.TRACEPARENT, traceparent));
+      CompletableFuture<HboneStream> opening;
+      try {
+        opening = hbone.open(outer);
+      } catch (RuntimeException e) {
+        opening = CompletableFuture.failedFuture(e);
+      }
+      opening.thenCompose(stream -> {
+        if (!ch.isActive()) {
+          stream.channel().close();
+          return CompletableFuture.failedFuture(new IOException("client closed before the tunnel was up"));
+        }
+        return InnerHbone.open(stream, t, d.innerIdentities(), authority, inner, ch, options.connectTimeout());
+      }).whenComplete((relay, err) -> {
+        if (err != null) {
+          Throwable cause = unwrap(err);
+          log.debug("outbound {} -> {} via gateway {}: double HBONE failed: {}", client, dst, gateway, cause.getMessage());
+          reported.close(0, 0, ch.isActive() ? flag(cause) : ResponseFlag.NONE, message(cause));
+          TcpRelay.reset(ch);
+          return;
+        }
+        // After the relay's TCP handler, which Relay.start queued on ch's loop.
+        ch.eventLoop().execute(() -> EarlyInput.release(ch));
+        relay.completion().whenComplete((r, e) -> {
+          if (r == null) {
+            reported.close(0, 0, ResponseFlag.NONE, message(e));
+          } else {
+            reported.close(r.bytesFromTcp(), r.bytesToTcp(), ResponseFlag.NONE, relayError(r));
+          }
         });
       });
     });

@@ -1,5 +1,6 @@
 package dev.ambient.ztunnel.proxy.outbound;
 
+import static dev.ambient.ztunnel.state.Fixtures.gwAddr;
 import static dev.ambient.ztunnel.state.Fixtures.ip;
 import static dev.ambient.ztunnel.state.Fixtures.push;
 import static dev.ambient.ztunnel.state.Fixtures.service;
@@ -336,6 +337,130 @@ class OutboundProxyTest {
     RecordingTelemetry.Closed closed = awaitClosed();
     assertThat(closed.facts().destinationService().map(svc -> svc.hostname())).contains("svc.default.svc.cluster.local");
     assertThat(closed.clientToServer()).isEqualTo(5_000);
+  }
+
+  // --- double HBONE (spec §4.7) ---
+
+  private static final String GATEWAY_IP = "127.0.0.7";
+  private static final String REMOTE_ZTUNNEL_IP = "127.0.0.8";
+  private static final String REMOTE_VIP = "127.10.0.7";
+  private static final String REMOTE_HOST = "svc.default.svc.cluster.local";
+  private static final SpiffeId GATEWAY_ID = SpiffeId.of("cluster.local", "istio-system", "ewgw");
+  private static final SpiffeId REMOTE_ID = SpiffeId.of("cluster.local", "default", "remote");
+
+  /**
+   * A network with a gateway and a remote ztunnel: the gateway ({@code gatewayId}) accepts the
+   * outer CONNECT and relays its bytes, unopened, to the remote ztunnel's HBONE port; the remote
+   * ztunnel ({@code remoteId}) records the inner CONNECT and dials the pod application. Returns the
+   * outbound listener on the service VIP, with the client on network net1 and the service's
+   * endpoint on net2 behind the gateway.
+   */
+  private OutboundProxy remoteNetwork(SpiffeId gatewayId, SpiffeId remoteId, BlockingQueue<HboneRequest> outer) {
+    HboneServer remote = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
+        .tls(TestCertificates.tls(ca, remoteId))
+        .bind(new InetSocketAddress(ip(REMOTE_ZTUNNEL_IP), 0))
+        .handler(req -> {
+          connects.add(req);
+          return CompletableFuture.completedFuture(
+              HboneDecision.accept(UpstreamConnector.tcp(podApp.address(), TRANSPORT, Duration.ofSeconds(5))));
+        })
+        .start();
+    closeables.add(remote);
+    HboneServer gateway = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
+        .tls(TestCertificates.tls(ca, gatewayId))
+        .bind(new InetSocketAddress(ip(GATEWAY_IP), 0))
+        .handler(req -> {
+          outer.add(req);
+          return CompletableFuture.completedFuture(HboneDecision.accept(
+              UpstreamConnector.tcp(remote.localAddress(), TRANSPORT, Duration.ofSeconds(5))));
+        })
+        .start();
+    closeables.add(gateway);
+    OutboundProxy proxy = outbound(REMOTE_VIP);
+    int servicePort = proxy.localAddress().getPort();
+    xds(workload("client").ip(APP_IP).network("net1").build(),
+        service("svc").vip("net1", REMOTE_VIP).port(servicePort, 8080).san(REMOTE_ID.toString()).build(),
+        workload("ewgw").namespace("istio-system").sa("ewgw").network("net2").ip(GATEWAY_IP).build(),
+        workload("remote").sa("remote").network("net2").ip("198.18.7.1")
+            .gateway(gwAddr("net2", GATEWAY_IP, gateway.localAddress().getPort()))
+            .in(SVC, new Port(servicePort, 8080)).build());
+    return proxy;
+  }
+
+  @Test
+  void doubleHbone_innerTunnelThroughTheGateway_echoes_andCarriesHostnameAuthorityAndNetwork() throws Exception {
+    BlockingQueue<HboneRequest> outer = new LinkedBlockingQueue<>();
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, REMOTE_ID, outer);
+    String authority = REMOTE_HOST + ":" + proxy.localAddress().getPort();
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write("ping".getBytes());
+      assertThat(s.getInputStream().readNBytes(4)).asString().isEqualTo("ping");
+      assertThat(proxy.connections()).singleElement().satisfies(c -> {
+        assertThat(c.protocol()).isEqualTo(OutboundConnection.Protocol.DOUBLEHBONE);
+        assertThat(c.actualDestination().getAddress()).isEqualTo(ip(GATEWAY_IP));
+        assertThat(c.originalDestination()).isEqualTo(proxy.localAddress());
+      });
+      echo(s, 200_000);
+    }
+
+    HboneRequest o = outer.poll(5, TimeUnit.SECONDS);
+    assertThat(o).as("outer CONNECT at the gateway").isNotNull();
+    assertThat(o.authority().toString()).isEqualTo(authority);
+    assertThat(o.peerIdentity()).isEqualTo(CLIENT_ID);
+    assertThat(o.header("x-forwarded-network")).isEmpty();
+    HboneRequest inner = connects.poll(5, TimeUnit.SECONDS);
+    assertThat(inner).as("inner CONNECT at the remote ztunnel").isNotNull();
+    assertThat(inner.authority().toString()).isEqualTo(authority);
+    assertThat(inner.peerIdentity()).as("the source workload's certificate, end to end").isEqualTo(CLIENT_ID);
+    assertThat(inner.header("x-forwarded-network")).contains("net1");
+    assertThat(inner.header("forwarded").orElseThrow()).endsWith(";host=" + REMOTE_HOST);
+    assertThat(inner.header("baggage").orElseThrow()).contains("k8s.deployment.name=client");
+
+    RecordingTelemetry.Closed closed = awaitClosed();
+    ConnectionFacts f = closed.facts();
+    assertThat(f.reporter()).isEqualTo(Reporter.SOURCE);
+    assertThat(f.destination().getAddress()).isEqualTo(ip(GATEWAY_IP));
+    assertThat(f.securityPolicy()).isEqualTo(SecurityPolicy.MUTUAL_TLS);
+    assertThat(f.destinationService().map(svc -> svc.hostname())).contains(REMOTE_HOST);
+    assertThat(f.destinationWorkload().map(w -> w.name())).contains("remote");
+    assertThat(closed.clientToServer()).isEqualTo(200_004);
+    assertThat(closed.serverToClient()).isEqualTo(200_004);
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.NONE);
+    assertThat(closed.error()).isNull();
+    Await.until(Duration.ofSeconds(5), () -> proxy.connections().isEmpty());
+  }
+
+  @Test
+  void doubleHbone_remoteWithWrongInnerIdentity_clientResetAndTlsFailure() throws Exception {
+    BlockingQueue<HboneRequest> outer = new LinkedBlockingQueue<>();
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, SpiffeId.of("cluster.local", "default", "impostor"), outer);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      assertReset(s);
+    }
+    RecordingTelemetry.Closed closed = awaitClosed();
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.TLS_FAILURE);
+    assertThat(closed.error()).contains("inner HBONE");
+    assertThat(outer.poll(5, TimeUnit.SECONDS)).as("the outer tunnel was up").isNotNull();
+    assertThat(connects).as("no inner CONNECT reached the impostor").isEmpty();
+  }
+
+  @Test
+  void doubleHbone_gatewayWithWrongIdentity_clientResetAndTlsFailure() throws Exception {
+    BlockingQueue<HboneRequest> outer = new LinkedBlockingQueue<>();
+    OutboundProxy proxy = remoteNetwork(SpiffeId.of("cluster.local", "istio-system", "impostor"), REMOTE_ID, outer);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      assertReset(s);
+    }
+    RecordingTelemetry.Closed closed = awaitClosed();
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.TLS_FAILURE);
+    assertThat(closed.error()).doesNotContain("inner HBONE");
+    assertThat(outer).isEmpty();
+    assertThat(connects).isEmpty();
   }
 
   // --- rejections ---
