@@ -36,6 +36,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -84,8 +85,9 @@ final class InnerHbone {
    * {@link Relay} between {@code app} and the inner stream (its TCP handler is added on {@code app}'s
    * loop, after whatever is queued there). Fails with an {@link HboneException}: {@code TLS_FAILURE}
    * when the peer is not one of {@code expected}, {@code HTTP_STATUS} for a non-200 answer, {@code
-   * CONNECT_TIMEOUT} when nothing was answered within {@code timeout}. On failure, and when the
-   * relay ends, the outer stream is closed. Any thread.
+   * CONNECTION_LOST} when nothing was answered within {@code timeout}; with an {@link IOException}
+   * when {@code app} closes first. On failure, and when the relay ends, the outer stream is closed.
+   * Any thread.
    */
   static CompletableFuture<Relay> open(HboneStream outer, HboneTls tls, List<SpiffeId> expected, Authority authority,
       Map<String, String> headers, Channel app, Duration timeout) {
@@ -105,8 +107,10 @@ final class InnerHbone {
         relay.completion().whenComplete((r, e) -> ch.close());
       }
     });
+    app.closeFuture().addListener(f -> fail(new IOException("client closed before the tunnel was up")));
     ScheduledFuture<?> timer = ch.eventLoop().schedule(
-        () -> fail(HboneException.connectTimeout(where, timeout.toMillis())), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        () -> fail(HboneException.connectionLost(where, "no answer within " + timeout.toMillis() + " ms", null)),
+        timeout.toMillis(), TimeUnit.MILLISECONDS);
     result.whenComplete((r, e) -> timer.cancel(false));
     outer.attach(new ChannelInitializer<Channel>() {
       @Override

@@ -356,12 +356,18 @@ class OutboundProxyTest {
    * endpoint on net2 behind the gateway.
    */
   private OutboundProxy remoteNetwork(SpiffeId gatewayId, SpiffeId remoteId, BlockingQueue<HboneRequest> outer) {
+    return remoteNetwork(gatewayId, remoteId, outer, options(), false);
+  }
+
+  /** As above; with {@code remoteHangs} the remote ztunnel never answers the inner CONNECT. */
+  private OutboundProxy remoteNetwork(SpiffeId gatewayId, SpiffeId remoteId, BlockingQueue<HboneRequest> outer,
+      OutboundProxy.Options options, boolean remoteHangs) {
     HboneServer remote = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
         .tls(TestCertificates.tls(ca, remoteId))
         .bind(new InetSocketAddress(ip(REMOTE_ZTUNNEL_IP), 0))
         .handler(req -> {
           connects.add(req);
-          return CompletableFuture.completedFuture(
+          return remoteHangs ? new CompletableFuture<HboneDecision>() : CompletableFuture.completedFuture(
               HboneDecision.accept(UpstreamConnector.tcp(podApp.address(), TRANSPORT, Duration.ofSeconds(5))));
         })
         .start();
@@ -376,7 +382,7 @@ class OutboundProxyTest {
         })
         .start();
     closeables.add(gateway);
-    OutboundProxy proxy = outbound(REMOTE_VIP);
+    OutboundProxy proxy = outbound(REMOTE_VIP, options);
     int servicePort = proxy.localAddress().getPort();
     xds(workload("client").ip(APP_IP).network("net1").build(),
         service("svc").vip("net1", REMOTE_VIP).port(servicePort, 8080).san(REMOTE_ID.toString()).build(),
@@ -461,6 +467,42 @@ class OutboundProxyTest {
     assertThat(closed.error()).doesNotContain("inner HBONE");
     assertThat(outer).isEmpty();
     assertThat(connects).isEmpty();
+  }
+
+  @Test
+  void doubleHbone_innerConnectUnanswered_clientResetAfterTheConnectTimeout() throws Exception {
+    OutboundProxy.Options shortTimeout = new OutboundProxy.Options(serverZtunnel.localAddress().getPort(),
+        OutboundProxy.Options.defaults().sourceWait(), Duration.ofMillis(500));
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, REMOTE_ID, new LinkedBlockingQueue<>(), shortTimeout, true);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      assertReset(s);
+    }
+    RecordingTelemetry.Closed closed = awaitClosed();
+    assertThat(connects).as("the inner CONNECT arrived").hasSize(1);
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.CONNECT);
+    assertThat(closed.error()).contains("no answer within 500 ms");
+  }
+
+  @Test
+  void doubleHbone_drainDeadlineWhileTheInnerConnectIsPending_endsTheSetUpAtOnce() throws Exception {
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, REMOTE_ID, new LinkedBlockingQueue<>(), options(), true);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      Await.until(Duration.ofSeconds(5), () -> !connects.isEmpty());
+      long start = System.nanoTime();
+      proxy.drain(Duration.ofMillis(100)).get(5, TimeUnit.SECONDS);
+      RecordingTelemetry.Closed closed = awaitClosed();
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not the 10 s connect timeout")
+          .isLessThan(Duration.ofSeconds(5));
+      assertThat(closed.flag()).isEqualTo(ResponseFlag.NONE);
+      assertThat(closed.error()).contains("client closed");
+      assertReset(s); // closed with the application's byte unread
+    }
+    Await.until(Duration.ofSeconds(5), () -> proxy.connections().isEmpty());
+    assertThat(proxy.connections()).isEmpty();
   }
 
   // --- rejections ---
