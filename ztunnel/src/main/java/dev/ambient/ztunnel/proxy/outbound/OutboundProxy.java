@@ -60,7 +60,8 @@ import org.slf4j.LoggerFactory;
  * The outbound listener (15001, spec §5.1). For each accepted application connection: the original
  * destination ({@code SO_ORIGINAL_DST}, else the socket's local address), the local (source)
  * workload (waiting up to {@link Options#sourceWait()} for xDS), the {@link Route} from {@link
- * OutboundDecision}, then HBONE through the pooled {@link HboneClient}, plain TCP, or a reset.
+ * OutboundDecision}, then HBONE through the pooled {@link HboneClient}, double HBONE (the pooled
+ * tunnel to a network gateway carrying an unpooled {@link InnerHbone}), plain TCP, or a reset.
  *
  * <p>Accepted sockets run on {@link ProxyInputs#workers()} with {@code AUTO_READ} off; nothing is
  * read from the application before the upstream side is up. Telemetry: one socket gauge per

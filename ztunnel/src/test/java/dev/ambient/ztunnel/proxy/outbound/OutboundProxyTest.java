@@ -470,6 +470,54 @@ class OutboundProxyTest {
   }
 
   @Test
+  void doubleHbone_toARealInboundZtunnel_acceptedAsComingThroughTheGateway() throws Exception {
+    // The remote network's ztunnel is the real inbound listener (dedicated mode: on the pod's own
+    // address) serving workload "remote" on net2; the gateway relays the outer stream's bytes to it.
+    RecordingTelemetry remoteTelemetry = new RecordingTelemetry();
+    ZtunnelConfig remoteConfig = ZtunnelConfig.fromEnvironment(Map.of("PROXY_MODE", "dedicated",
+        "PROXY_WORKLOAD_INFO", "default/remote/remote", "NETWORK", "net2"), 2);
+    ProxyInputs remoteInputs = new ProxyInputs(remoteConfig, remoteConfig.workloadInfo().orElseThrow(), state,
+        () -> PolicyIndex.EMPTY, Authorizer.create(), new LiveConnections(Authorizer.create(), r -> {}),
+        new TestCertificates(ca), PLAIN_SOCKETS, remoteTelemetry, TRANSPORT, group);
+    dev.ambient.ztunnel.proxy.inbound.InboundProxy remote =
+        dev.ambient.ztunnel.proxy.inbound.InboundProxy.bind(remoteInputs, new InetSocketAddress(ip(POD_APP_IP), 0));
+    closeables.add(remote);
+    HboneServer gateway = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
+        .tls(TestCertificates.tls(ca, GATEWAY_ID))
+        .bind(new InetSocketAddress(ip(GATEWAY_IP), 0))
+        .handler(req -> CompletableFuture.completedFuture(HboneDecision.accept(
+            UpstreamConnector.tcp(remote.localAddress(), TRANSPORT, Duration.ofSeconds(5)))))
+        .start();
+    closeables.add(gateway);
+    OutboundProxy proxy = outbound(REMOTE_VIP);
+    int servicePort = proxy.localAddress().getPort();
+    xds(workload("client").ip(APP_IP).network("net1").build(),
+        service("svc").vip("net1", REMOTE_VIP).port(servicePort, podApp.address().getPort())
+            .san(REMOTE_ID.toString()).build(),
+        workload("ewgw").namespace("istio-system").sa("ewgw").network("net2").ip(GATEWAY_IP).build(),
+        workload("remote").sa("remote").network("net2").ip(POD_APP_IP)
+            .gateway(gwAddr("net2", GATEWAY_IP, gateway.localAddress().getPort()))
+            .in(SVC, new Port(servicePort, podApp.address().getPort())).build());
+
+    try (Socket s = app(proxy.localAddress())) {
+      echo(s, 50_000);
+    }
+    RecordingTelemetry.Closed source = awaitClosed();
+    assertThat(source.flag()).isEqualTo(ResponseFlag.NONE);
+    assertThat(source.clientToServer()).isEqualTo(50_000);
+    Await.until(Duration.ofSeconds(10), () -> !remoteTelemetry.closed.isEmpty());
+    RecordingTelemetry.Closed destination = remoteTelemetry.closed.getFirst();
+    ConnectionFacts f = destination.facts();
+    assertThat(f.reporter()).isEqualTo(Reporter.DESTINATION);
+    assertThat(f.sourceIdentity()).contains(CLIENT_ID);
+    assertThat(f.sourceWorkload()).as("another network: not looked up").isEmpty();
+    assertThat(f.sourceBaggage()).containsEntry("k8s.deployment.name", "client");
+    assertThat(f.destinationService().map(svc -> svc.hostname())).contains(REMOTE_HOST);
+    assertThat(f.destination()).isEqualTo(podApp.address());
+    assertThat(destination.clientToServer()).isEqualTo(50_000);
+  }
+
+  @Test
   void doubleHbone_innerConnectUnanswered_clientResetAfterTheConnectTimeout() throws Exception {
     OutboundProxy.Options shortTimeout = new OutboundProxy.Options(serverZtunnel.localAddress().getPort(),
         OutboundProxy.Options.defaults().sourceWait(), Duration.ofMillis(500));
