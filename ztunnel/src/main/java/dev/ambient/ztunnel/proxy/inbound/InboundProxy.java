@@ -241,8 +241,6 @@ public final class InboundProxy implements ProxyListener {
     });
   }
 
-
-
   private ConnectionFacts facts(HboneRequest request, Workload local, InetSocketAddress destination,
       Optional<Workload> source, Optional<dev.ambient.xds.client.Service> service, Map<String, String> baggage) {
     return new ConnectionFacts(Reporter.DESTINATION, request.remoteAddress(), destination,

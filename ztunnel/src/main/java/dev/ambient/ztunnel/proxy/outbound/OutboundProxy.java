@@ -479,8 +479,6 @@ public final class OutboundProxy implements ProxyListener {
     TcpRelay.reset(ch);
   }
 
-
-
   private @Nullable InetAddress spoofSource(InetSocketAddress client, InetSocketAddress target) {
     if (!spoof || client.getAddress() == null || client.getAddress().equals(target.getAddress())) {
       return null;
