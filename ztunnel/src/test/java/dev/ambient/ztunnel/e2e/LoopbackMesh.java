@@ -4,6 +4,7 @@ import dev.ambient.identity.SpiffeId;
 import dev.ambient.xds.server.ControlPlane;
 import dev.ambient.xds.server.StandaloneControlPlane;
 import dev.ambient.ztunnel.ZtunnelConfig;
+import dev.ambient.ztunnel.proxy.EchoServer;
 import dev.ambient.ztunnel.proxy.ProxyListener;
 import dev.ambient.ztunnel.runtime.Ztunnel;
 import java.io.IOException;

@@ -22,6 +22,7 @@ import dev.ambient.ztunnel.state.Endpoint;
 import dev.ambient.ztunnel.state.NetworkIp;
 import dev.ambient.ztunnel.state.ProxyState;
 import dev.ambient.ztunnel.state.ServiceEntry;
+import dev.ambient.ztunnel.telemetry.Baggage;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -46,7 +47,6 @@ public final class InboundDecision {
   /** The header naming the sender's network on the inner request of double HBONE. */
   static final String X_FORWARDED_NETWORK = "x-forwarded-network";
   static final String FORWARDED = "forwarded";
-  static final String BAGGAGE = "baggage";
 
   private InboundDecision() {}
 
@@ -243,7 +243,7 @@ public final class InboundDecision {
         ? addressed.map(ServiceEntry::service)
         : destinationService(local.state(), self, request.header(FORWARDED).flatMap(Forwarded::host),
             servicePortTarget);
-    Map<String, String> baggage = request.header(BAGGAGE).map(Baggage::parse).orElse(Map.of());
+    Map<String, String> baggage = Baggage.parse(request.header(Baggage.HEADER).orElse(null));
     return new Accepted(authorized, upstream, spoof, header, source, service, baggage);
   }
 

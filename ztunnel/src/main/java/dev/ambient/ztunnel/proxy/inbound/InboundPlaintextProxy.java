@@ -11,6 +11,7 @@ import dev.ambient.ztunnel.proxy.LocalWorkload;
 import dev.ambient.ztunnel.proxy.OutboundDecision;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
 import dev.ambient.ztunnel.proxy.ProxyListener;
+import dev.ambient.ztunnel.proxy.TcpRelay;
 import dev.ambient.ztunnel.telemetry.ConnectionFacts;
 import dev.ambient.ztunnel.telemetry.ReportedConnection;
 import dev.ambient.ztunnel.telemetry.Reporter;
@@ -214,7 +215,7 @@ public final class InboundPlaintextProxy implements ProxyListener {
       AtomicBoolean revoked = new AtomicBoolean();
       LiveConnections.Registration registration = inputs.live().register(allow.connection(), () -> {
         revoked.set(true);
-        relay.reset(null);
+        relay.abort(null);
       });
       relay.completion().whenComplete((r, t) -> {
         registration.close();
@@ -250,7 +251,7 @@ public final class InboundPlaintextProxy implements ProxyListener {
     CompletableFuture<Void> done = new CompletableFuture<>();
     CompletableFuture.delayedExecutor(deadline.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
       for (Channel ch : connections) {
-        InboundProxy.reset(ch);
+        TcpRelay.reset(ch);
       }
     });
     poll(done, System.nanoTime() + deadline.toNanos() + TimeUnit.SECONDS.toNanos(1));

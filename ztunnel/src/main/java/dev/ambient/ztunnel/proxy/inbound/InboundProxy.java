@@ -13,6 +13,8 @@ import dev.ambient.ztunnel.authz.LiveConnections;
 import dev.ambient.ztunnel.proxy.LocalWorkload;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
 import dev.ambient.ztunnel.proxy.ProxyListener;
+import dev.ambient.ztunnel.proxy.TcpRelay;
+import dev.ambient.ztunnel.telemetry.Baggage;
 import dev.ambient.ztunnel.telemetry.ConnectionFacts;
 import dev.ambient.ztunnel.telemetry.ReportedConnection;
 import dev.ambient.ztunnel.telemetry.Reporter;
@@ -175,7 +177,7 @@ public final class InboundProxy implements ProxyListener {
       }
       case InboundDecision.Accepted a -> {
         Map<String, String> headers = inputs.config().enableResponseBaggage()
-            ? Map.of("baggage", Baggage.of(local)) : Map.of();
+            ? Map.of(Baggage.HEADER, Baggage.header(local)) : Map.of();
         yield new HboneDecision.Accept(connector(request, local, a), headers);
       }
     };
@@ -228,7 +230,7 @@ public final class InboundProxy implements ProxyListener {
     AtomicBoolean revoked = new AtomicBoolean();
     LiveConnections.Registration registration = inputs.live().register(a.authorized(), () -> {
       revoked.set(true);
-      reset(upstream);
+      TcpRelay.reset(upstream);
     });
     upstream.closeFuture().addListener(f -> {
       registration.close();
@@ -236,20 +238,6 @@ public final class InboundProxy implements ProxyListener {
       boolean denied = revoked.get() || registration.revoked();
       reported.close(counter.written(), counter.read(), denied ? ResponseFlag.DENY : ResponseFlag.NONE,
           denied ? LiveConnections.CLOSE_REASON : null);
-    });
-  }
-
-  /** Closes with a TCP reset; the relay then resets the HBONE stream. */
-  static void reset(Channel ch) {
-    ch.eventLoop().execute(() -> {
-      if (ch.isOpen()) {
-        try {
-          ch.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException ignored) {
-          // best effort: a plain close still ends the connection
-        }
-        ch.close();
-      }
     });
   }
 
@@ -283,12 +271,12 @@ public final class InboundProxy implements ProxyListener {
     // At the deadline whatever is left is reset; if everything finished earlier, drain ends earlier.
     java.util.concurrent.ScheduledFuture<?> force = inputs.workers().schedule(() -> {
       for (Channel ch : upstreams) {
-        reset(ch);
+        TcpRelay.reset(ch);
       }
     }, deadline.toMillis() + 100, TimeUnit.MILLISECONDS);
     return graceful.thenCompose(v -> {
       for (Channel ch : upstreams) {
-        reset(ch); // the HBONE connections are gone: nothing can use these any more
+        TcpRelay.reset(ch); // the HBONE connections are gone: nothing can use these any more
       }
       return closedUpstreams();
     }).whenComplete((v, t) -> force.cancel(false));

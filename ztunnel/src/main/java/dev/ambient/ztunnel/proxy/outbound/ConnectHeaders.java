@@ -1,49 +1,22 @@
 package dev.ambient.ztunnel.proxy.outbound;
 
-import dev.ambient.xds.client.Workload;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.HexFormat;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.StringJoiner;
 import java.util.random.RandomGenerator;
 
 /**
  * Values of the headers the outbound side puts on an HBONE CONNECT (spec §4.5). Pure functions.
- * The {@code baggage} encoder is local to this package until the telemetry package has one.
+ * ({@code baggage} is {@link dev.ambient.ztunnel.telemetry.Baggage#header}.)
  */
 final class ConnectHeaders {
-  static final String BAGGAGE = "baggage";
   static final String FORWARDED = "forwarded";
   static final String TRACEPARENT = "traceparent";
+  /** Source network on the inner CONNECT of double HBONE (spec §4.5). */
+  static final String X_FORWARDED_NETWORK = "x-forwarded-network";
 
   private ConnectHeaders() {}
-
-  /**
-   * The source workload's attributes: {@code k8s.cluster.name}, {@code k8s.namespace.name}, {@code
-   * k8s.<type>.name}, {@code service.name}, {@code service.version}, {@code cloud.region}, {@code
-   * cloud.availability_zone}; empty values are left out.
-   */
-  static String baggage(Workload w) {
-    StringJoiner j = new StringJoiner(",");
-    add(j, "k8s.cluster.name", w.clusterId());
-    add(j, "k8s.namespace.name", w.namespace());
-    add(j, "k8s." + w.workloadType().name().toLowerCase(Locale.ROOT) + ".name", w.workloadName());
-    add(j, "service.name", w.canonicalName());
-    add(j, "service.version", w.canonicalRevision());
-    w.locality().ifPresent(l -> {
-      add(j, "cloud.region", l.region());
-      add(j, "cloud.availability_zone", l.zone());
-    });
-    return j.toString();
-  }
-
-  private static void add(StringJoiner j, String key, String value) {
-    if (!value.isEmpty()) {
-      j.add(key + "=" + value);
-    }
-  }
 
   /** {@code for="<ip:port>"} (IPv6 in brackets), plus {@code ;host=<hostname>} when the service is known. */
   static String forwarded(InetSocketAddress client, Optional<String> serviceHostname) {

@@ -21,6 +21,8 @@ import dev.ambient.ztunnel.proxy.OutboundDecision;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
 import dev.ambient.ztunnel.proxy.ProxyListener;
 import dev.ambient.ztunnel.proxy.Route;
+import dev.ambient.ztunnel.proxy.TcpRelay;
+import dev.ambient.ztunnel.telemetry.Baggage;
 import dev.ambient.ztunnel.telemetry.ConnectionFacts;
 import dev.ambient.ztunnel.telemetry.ReportedConnection;
 import dev.ambient.ztunnel.telemetry.Reporter;
@@ -58,7 +60,8 @@ import org.slf4j.LoggerFactory;
  * The outbound listener (15001, spec §5.1). For each accepted application connection: the original
  * destination ({@code SO_ORIGINAL_DST}, else the socket's local address), the local (source)
  * workload (waiting up to {@link Options#sourceWait()} for xDS), the {@link Route} from {@link
- * OutboundDecision}, then HBONE through the pooled {@link HboneClient}, plain TCP, or a reset.
+ * OutboundDecision}, then HBONE through the pooled {@link HboneClient}, double HBONE (the pooled
+ * tunnel to a network gateway carrying an unpooled {@link InnerHbone}), plain TCP, or a reset.
  *
  * <p>Accepted sockets run on {@link ProxyInputs#workers()} with {@code AUTO_READ} off; nothing is
  * read from the application before the upstream side is up. Telemetry: one socket gauge per
@@ -264,11 +267,7 @@ public final class OutboundProxy implements ProxyListener {
         log.debug("outbound {} -> {} rejected: {} ({})", client, dst, r.reason(), r.detail());
         deny(ch, client, dst, r.reason().name().toLowerCase(java.util.Locale.ROOT) + ": " + r.detail());
       }
-      case Route.DoubleHbone d -> {
-        log.error("outbound {} -> {} needs double HBONE through gateway {} ({}): double HBONE not supported yet",
-            client, dst, d.gateway(), d.authority());
-        deny(ch, client, dst, "double HBONE not supported yet");
-      }
+      case Route.DoubleHbone d -> doubleHbone(ch, client, dst, source, d);
       case Route.Passthrough p ->
           tcp(ch, client, dst, p.originalDestination(), source, Optional.empty(), Optional.empty());
       case Route.Direct d -> tcp(ch, client, dst, d.destination(), source, Optional.of(d.upstream()), d.service());
@@ -289,14 +288,14 @@ public final class OutboundProxy implements ProxyListener {
       cf = connector.connect(ch.eventLoop());
     } catch (RuntimeException e) {
       reported.close(0, 0, ResponseFlag.CONNECT, "connect to " + target + " failed: " + e.getMessage());
-      reset(ch);
+      TcpRelay.reset(ch);
       return;
     }
     cf.addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {
         log.debug("outbound {} -> {}: connect failed: {}", client, target, String.valueOf(f.cause()));
         reported.close(0, 0, ResponseFlag.CONNECT, "connect to " + target + " failed: " + message(f.cause()));
-        reset(ch);
+        TcpRelay.reset(ch);
         return;
       }
       Channel up = f.channel();
@@ -312,8 +311,10 @@ public final class OutboundProxy implements ProxyListener {
         if (r == null) {
           reported.close(0, 0, ResponseFlag.NONE, message(e));
         } else {
-          reported.close(r.clientToServer(), r.serverToClient(), ResponseFlag.NONE,
-              r.error() == null ? null : message(r.error()));
+          // Resets during copying are not errors (spec §5.0): only a local failure is reported.
+          Throwable cause = r.cause();
+          reported.close(r.bytesAToB(), r.bytesBToA(), ResponseFlag.NONE,
+              cause == null || cause instanceof IOException ? null : message(cause));
         }
       });
     });
@@ -332,9 +333,9 @@ public final class OutboundProxy implements ProxyListener {
     live.put(ch, new OutboundConnection(client, dst, nextHop, OutboundConnection.Protocol.HBONE));
 
     Map<String, String> headers = new LinkedHashMap<>();
-    String baggage = ConnectHeaders.baggage(source);
+    String baggage = Baggage.header(source);
     if (!baggage.isEmpty()) {
-      headers.put(ConnectHeaders.BAGGAGE, baggage);
+      headers.put(Baggage.HEADER, baggage);
     }
     headers.put(ConnectHeaders.FORWARDED, ConnectHeaders.forwarded(client, h.service().map(Service::hostname)));
     headers.put(ConnectHeaders.TRACEPARENT, ConnectHeaders.traceparent(ThreadLocalRandom.current()));
@@ -346,7 +347,7 @@ public final class OutboundProxy implements ProxyListener {
       if (certErr != null) {
         log.warn("outbound {} -> {}: no certificate for {}: {}", client, dst, sourceId, message(certErr));
         reported.close(0, 0, ResponseFlag.IDENTITY_ERROR, "no certificate for " + sourceId + ": " + message(certErr));
-        reset(ch);
+        TcpRelay.reset(ch);
         return;
       }
       HboneConnectRequest request =
@@ -362,7 +363,7 @@ public final class OutboundProxy implements ProxyListener {
           Throwable cause = unwrap(err);
           log.debug("outbound {} -> {} via {}: HBONE failed: {}", client, dst, hop, cause.getMessage());
           reported.close(0, 0, flag(cause), message(cause));
-          reset(ch);
+          TcpRelay.reset(ch);
           return;
         }
         ch.eventLoop().execute(() -> {
@@ -380,6 +381,74 @@ public final class OutboundProxy implements ProxyListener {
               reported.close(r.bytesFromTcp(), r.bytesToTcp(), ResponseFlag.NONE, relayError(r));
             }
           });
+        });
+      });
+    });
+  }
+
+  /**
+   * Double HBONE (spec §4.7): a pooled outer tunnel to the gateway with {@code :authority =
+   * hostname:port}, and inside it an unpooled inner TLS + HTTP/2 CONNECT ({@link InnerHbone}) with
+   * the same authority and {@code x-forwarded-network}, expecting the service's identities.
+   */
+  private void doubleHbone(Channel ch, InetSocketAddress client, InetSocketAddress dst, Workload source,
+      Route.DoubleHbone d) {
+    SpiffeId sourceId = source.identity();
+    InetSocketAddress gateway = d.gateway();
+    Authority authority = new Authority(d.hostname(), d.port(), null);
+    ReportedConnection reported = inputs.telemetry().opened(new ConnectionFacts(Reporter.SOURCE, client, gateway,
+        Optional.of(authority.toString()), Optional.of(source), Optional.of(sourceId), Optional.of(d.upstream()),
+        Optional.of(d.upstream().identity()), Optional.of(d.service()), SecurityPolicy.MUTUAL_TLS, Map.of()));
+    live.put(ch, new OutboundConnection(client, dst, gateway, OutboundConnection.Protocol.DOUBLEHBONE));
+
+    String traceparent = ConnectHeaders.traceparent(ThreadLocalRandom.current());
+    Map<String, String> inner = new LinkedHashMap<>();
+    String baggage = Baggage.header(source);
+    if (!baggage.isEmpty()) {
+      inner.put(Baggage.HEADER, baggage);
+    }
+    inner.put(ConnectHeaders.FORWARDED, ConnectHeaders.forwarded(client, Optional.of(d.service().hostname())));
+    inner.put(ConnectHeaders.TRACEPARENT, traceparent);
+    inner.put(ConnectHeaders.X_FORWARDED_NETWORK, d.forwardedNetwork());
+    @Nullable InetAddress sourceIp = spoofSource(client, gateway);
+
+    inputs.certificates().tls(sourceId).whenComplete((t, certErr) -> {
+      if (certErr != null) {
+        log.warn("outbound {} -> {}: no certificate for {}: {}", client, dst, sourceId, message(certErr));
+        reported.close(0, 0, ResponseFlag.IDENTITY_ERROR, "no certificate for " + sourceId + ": " + message(certErr));
+        TcpRelay.reset(ch);
+        return;
+      }
+      HboneConnectRequest outer = new HboneConnectRequest(t, d.gatewayIdentities(), gateway, sourceIp, authority,
+          Map.of(ConnectHeaders.TRACEPARENT, traceparent));
+      CompletableFuture<HboneStream> opening;
+      try {
+        opening = hbone.open(outer);
+      } catch (RuntimeException e) {
+        opening = CompletableFuture.failedFuture(e);
+      }
+      opening.thenCompose(stream -> {
+        if (!ch.isActive()) {
+          stream.channel().close();
+          return CompletableFuture.failedFuture(new IOException("client closed before the tunnel was up"));
+        }
+        return InnerHbone.open(stream, t, d.innerIdentities(), authority, inner, ch, options.connectTimeout());
+      }).whenComplete((relay, err) -> {
+        if (err != null) {
+          Throwable cause = unwrap(err);
+          log.debug("outbound {} -> {} via gateway {}: double HBONE failed: {}", client, dst, gateway, cause.getMessage());
+          reported.close(0, 0, ch.isActive() ? flag(cause) : ResponseFlag.NONE, message(cause));
+          TcpRelay.reset(ch);
+          return;
+        }
+        // After the relay's TCP handler, which Relay.start queued on ch's loop.
+        ch.eventLoop().execute(() -> EarlyInput.release(ch));
+        relay.completion().whenComplete((r, e) -> {
+          if (r == null) {
+            reported.close(0, 0, ResponseFlag.NONE, message(e));
+          } else {
+            reported.close(r.bytesFromTcp(), r.bytesToTcp(), ResponseFlag.NONE, relayError(r));
+          }
         });
       });
     });
@@ -407,26 +476,7 @@ public final class OutboundProxy implements ProxyListener {
 
   private void deny(Channel ch, InetSocketAddress client, InetSocketAddress dst, String error) {
     inputs.telemetry().failed(Reporter.SOURCE, client, dst, error);
-    reset(ch);
-  }
-
-  /** Closes with RST (SO_LINGER 0) so the application sees the failure. */
-  static void reset(Channel ch) {
-    Runnable r = () -> {
-      if (ch.isOpen()) {
-        try {
-          ch.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException e) {
-          log.debug("could not set SO_LINGER 0 on {}", ch, e);
-        }
-        ch.close();
-      }
-    };
-    if (ch.eventLoop().inEventLoop()) {
-      r.run();
-    } else {
-      ch.eventLoop().execute(r);
-    }
+    TcpRelay.reset(ch);
   }
 
   private @Nullable InetAddress spoofSource(InetSocketAddress client, InetSocketAddress target) {

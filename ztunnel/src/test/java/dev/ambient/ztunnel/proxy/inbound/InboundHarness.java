@@ -13,6 +13,7 @@ import dev.ambient.ztunnel.authz.Authorizer;
 import dev.ambient.ztunnel.authz.LiveConnections;
 import dev.ambient.ztunnel.authz.PolicyIndex;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
+import dev.ambient.ztunnel.proxy.RecordingTelemetry;
 import dev.ambient.ztunnel.proxy.Sockets;
 import dev.ambient.ztunnel.state.Fixtures;
 import dev.ambient.ztunnel.state.StateHolder;
@@ -26,8 +27,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.DuplexChannel;
 import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -40,7 +39,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
-/** Shared wiring for the inbound listener tests: state, policies, PKI, telemetry, echo servers. */
+/** Shared wiring for the inbound listener tests: state, policies, PKI, telemetry, sink servers. */
 final class InboundHarness {
   static final Transport TRANSPORT = Transport.defaultTransport();
   static final String POD_IP = "127.0.0.2";
@@ -100,23 +99,6 @@ final class InboundHarness {
   void publishPolicies(PolicyIndex index) {
     policies.set(index);
     live.reevaluate(index, uid -> state.current().workload(uid).orElse(null));
-  }
-
-  /** An echo server on {@code host}: echoes bytes, answers FIN with FIN. */
-  Channel echo(String host) {
-    return server(host, ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ctx.writeAndFlush(msg);
-      }
-
-      @Override
-      public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
-          ((DuplexChannel) ctx.channel()).shutdownOutput();
-        }
-      }
-    }));
   }
 
   /** A server on {@code host} that records everything it receives into {@code sink} and never answers. */

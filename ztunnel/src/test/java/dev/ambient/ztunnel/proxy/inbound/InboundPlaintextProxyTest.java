@@ -10,6 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ambient.testing.LeakDetectionExtension;
 import dev.ambient.ztunnel.authz.LiveConnections;
+import dev.ambient.ztunnel.proxy.EchoServer;
+import dev.ambient.ztunnel.proxy.RecordingTelemetry;
 import dev.ambient.ztunnel.telemetry.ConnectionFacts;
 import dev.ambient.ztunnel.telemetry.Reporter;
 import dev.ambient.ztunnel.telemetry.ResponseFlag;
@@ -50,10 +52,10 @@ class InboundPlaintextProxyTest {
     h.close();
   }
 
-  private Channel echo() {
-    Channel ch = h.echo(POD_IP);
-    closeables.add(() -> ch.close().syncUninterruptibly());
-    return ch;
+  private EchoServer echo() {
+    EchoServer e = new EchoServer(h.group, InboundHarness.TRANSPORT, new InetSocketAddress(POD_IP, 0));
+    closeables.add(e);
+    return e;
   }
 
   private InboundPlaintextProxy proxy(InetSocketAddress originalDst, boolean transparent) {
@@ -81,8 +83,8 @@ class InboundPlaintextProxyTest {
   @Test
   void allowed_relaysBothWaysWithHalfClose_andReportsTelemetry() throws Exception {
     h.publish(workload("server").ip(POD_IP).build());
-    Channel echo = echo();
-    InboundPlaintextProxy p = proxy(address(echo), false);
+    EchoServer echo = echo();
+    InboundPlaintextProxy p = proxy(echo.address(), false);
     try (Socket s = connect(p)) {
       s.getOutputStream().write("plain".getBytes(StandardCharsets.UTF_8));
       assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.UTF_8)).isEqualTo("plain");
@@ -99,17 +101,17 @@ class InboundPlaintextProxyTest {
     assertThat(f.reporter()).isEqualTo(Reporter.DESTINATION);
     assertThat(f.securityPolicy()).isEqualTo(SecurityPolicy.UNKNOWN);
     assertThat(f.sourceIdentity()).isEmpty();
-    assertThat(f.destination()).isEqualTo(address(echo));
+    assertThat(f.destination()).isEqualTo(echo.address());
     assertThat(eventually(2_000, () -> h.telemetry.socketsOpen.get() == 0)).isTrue();
-    assertThat(h.telemetry.socketsEverOpened.get()).isEqualTo(1);
+    assertThat(h.telemetry.socketsOpened.get()).isEqualTo(1);
     assertThat(h.spoofRequests).containsExactly((java.net.InetAddress) null);
   }
 
   @Test
   void transparentListener_spoofsTheClientIp() throws Exception {
     h.publish(workload("server").ip(POD_IP).build());
-    Channel echo = echo();
-    InboundPlaintextProxy p = proxy(address(echo), true);
+    EchoServer echo = echo();
+    InboundPlaintextProxy p = proxy(echo.address(), true);
     try (Socket s = connect(p)) {
       s.getOutputStream().write(1);
       assertThat(s.getInputStream().read()).isEqualTo(1);
@@ -120,8 +122,8 @@ class InboundPlaintextProxyTest {
   @Test
   void largeTransfer_bothWays_arrivesIntact() throws Exception {
     h.publish(workload("server").ip(POD_IP).build());
-    Channel echo = echo();
-    InboundPlaintextProxy p = proxy(address(echo), false);
+    EchoServer echo = echo();
+    InboundPlaintextProxy p = proxy(echo.address(), false);
     byte[] data = new byte[4 << 20];
     new SplittableRandom(7).nextBytes(data);
     try (Socket s = connect(p)) {
@@ -144,9 +146,9 @@ class InboundPlaintextProxyTest {
   @Test
   void denyPolicy_closesTheConnection_withFlagDeny() throws Exception {
     h.publish(workload("server").ip(POD_IP).build());
-    Channel echo = echo();
+    EchoServer echo = echo();
     h.publishPolicies(Policies.index(Policies.denyAll("default")));
-    InboundPlaintextProxy p = proxy(address(echo), false);
+    InboundPlaintextProxy p = proxy(echo.address(), false);
     try (Socket s = connect(p)) {
       assertThat(readOrClosed(s.getInputStream())).isEqualTo(-1);
     }
@@ -158,9 +160,9 @@ class InboundPlaintextProxyTest {
   @Test
   void principalPolicy_deniesPlaintext() throws Exception {
     h.publish(workload("server").ip(POD_IP).build());
-    Channel echo = echo();
+    EchoServer echo = echo();
     h.publishPolicies(Policies.index(Policies.allowPrincipal("default", "cluster.local/ns/client-ns/sa/client-sa")));
-    InboundPlaintextProxy p = proxy(address(echo), false);
+    InboundPlaintextProxy p = proxy(echo.address(), false);
     try (Socket s = connect(p)) {
       assertThat(readOrClosed(s.getInputStream())).isEqualTo(-1);
     }
@@ -183,8 +185,8 @@ class InboundPlaintextProxyTest {
   @Test
   void denyPolicyPublishedWhileOpen_closesTheConnection() throws Exception {
     h.publish(workload("server").ip(POD_IP).build());
-    Channel echo = echo();
-    InboundPlaintextProxy p = proxy(address(echo), false);
+    EchoServer echo = echo();
+    InboundPlaintextProxy p = proxy(echo.address(), false);
     try (Socket s = connect(p)) {
       s.getOutputStream().write(7);
       assertThat(s.getInputStream().read()).isEqualTo(7);
@@ -216,8 +218,8 @@ class InboundPlaintextProxyTest {
   @Test
   void drain_closesOpenConnectionsAtTheDeadline() throws Exception {
     h.publish(workload("server").ip(POD_IP).build());
-    Channel echo = echo();
-    InboundPlaintextProxy p = proxy(address(echo), false);
+    EchoServer echo = echo();
+    InboundPlaintextProxy p = proxy(echo.address(), false);
     try (Socket s = connect(p)) {
       s.getOutputStream().write(1);
       assertThat(s.getInputStream().read()).isEqualTo(1);

@@ -23,6 +23,8 @@ import dev.ambient.testing.LeakDetectionExtension;
 import dev.ambient.testing.TestCa;
 import dev.ambient.xds.client.Workload;
 import dev.ambient.ztunnel.authz.LiveConnections;
+import dev.ambient.ztunnel.proxy.EchoServer;
+import dev.ambient.ztunnel.proxy.RecordingTelemetry;
 import dev.ambient.ztunnel.telemetry.ConnectionFacts;
 import dev.ambient.ztunnel.telemetry.Reporter;
 import dev.ambient.ztunnel.telemetry.ResponseFlag;
@@ -87,10 +89,10 @@ class InboundProxyTest {
     return p;
   }
 
-  private Channel echo() {
-    Channel ch = h.echo(POD_IP);
-    closeables.add(() -> ch.close().syncUninterruptibly());
-    return ch;
+  private EchoServer echo() {
+    EchoServer e = new EchoServer(h.group, InboundHarness.TRANSPORT, new InetSocketAddress(POD_IP, 0));
+    closeables.add(e);
+    return e;
   }
 
   private HboneConnectRequest request(InboundProxy proxy, HboneTls tls, String sourceIp, String authority) {
@@ -146,9 +148,9 @@ class InboundProxyTest {
   @Test
   void allowedConnection_relaysBytesToTheLocalWorkload_andReportsTelemetry() throws Exception {
     h.publish(server(), clientWorkload());
-    Channel echo = echo();
+    EchoServer echo = echo();
     InboundProxy proxy = proxy();
-    InetSocketAddress in = entrance(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + address(echo).getPort()));
+    InetSocketAddress in = entrance(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + echo.address().getPort()));
     try (Socket s = new Socket(in.getAddress(), in.getPort())) {
       s.getOutputStream().write("hello inbound".getBytes(StandardCharsets.UTF_8));
       assertThat(readExactly(s.getInputStream(), 13)).isEqualTo("hello inbound");
@@ -168,7 +170,7 @@ class InboundProxyTest {
     assertThat(f.sourceWorkload()).map(Workload::name).contains("client");
     assertThat(f.destinationWorkload()).map(Workload::name).contains("server");
     assertThat(f.source().getAddress()).isEqualTo(ip(CLIENT_IP));
-    assertThat(f.destination()).isEqualTo(new InetSocketAddress(ip(POD_IP), address(echo).getPort()));
+    assertThat(f.destination()).isEqualTo(new InetSocketAddress(ip(POD_IP), echo.address().getPort()));
     assertThat(h.spoofRequests).as("listener not transparent: no spoofing").containsOnlyNulls();
     assertThat(eventually(2_000, () -> proxy.activeConnections() == 0)).isTrue();
     assertThat(h.live.size()).isZero();
@@ -177,9 +179,9 @@ class InboundProxyTest {
   @Test
   void acceptedStream_carriesResponseBaggageOfTheDestination() {
     h.publish(server());
-    Channel echo = echo();
+    EchoServer echo = echo();
     InboundProxy proxy = proxy();
-    HboneStream s = client.open(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + address(echo).getPort())).join();
+    HboneStream s = client.open(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + echo.address().getPort())).join();
     try {
       assertThat(String.valueOf(s.responseHeaders().get("baggage")))
           .contains("k8s.namespace.name=default").contains("k8s.deployment.name=server");
@@ -219,10 +221,10 @@ class InboundProxyTest {
   @Test
   void allowPrincipal_allowsThatClient_and401sAnother() {
     h.publish(server());
-    Channel echo = echo();
+    EchoServer echo = echo();
     h.publishPolicies(Policies.index(Policies.allowPrincipal("default", "cluster.local/ns/client-ns/sa/client-sa")));
     InboundProxy proxy = proxy();
-    String authority = POD_IP + ":" + address(echo).getPort();
+    String authority = POD_IP + ":" + echo.address().getPort();
     assertThat(status(request(proxy, clientTls, CLIENT_IP, authority))).isEqualTo(200);
     HboneTls other = InboundHarness.tls(h.ca, "spiffe://cluster.local/ns/other/sa/other");
     assertThat(status(request(proxy, other, OTHER_CLIENT_IP, authority))).isEqualTo(401);
@@ -231,9 +233,9 @@ class InboundProxyTest {
   @Test
   void denyPolicyPublishedWhileOpen_closesTheConnection() throws Exception {
     h.publish(server());
-    Channel echo = echo();
+    EchoServer echo = echo();
     InboundProxy proxy = proxy();
-    InetSocketAddress in = entrance(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + address(echo).getPort()));
+    InetSocketAddress in = entrance(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + echo.address().getPort()));
     try (Socket s = new Socket(in.getAddress(), in.getPort())) {
       s.setSoTimeout(10_000);
       s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
@@ -313,9 +315,9 @@ class InboundProxyTest {
   @Test
   void drain_sendsGoawayAndClosesWhatIsLeftAtTheDeadline() throws Exception {
     h.publish(server());
-    Channel echo = echo();
+    EchoServer echo = echo();
     InboundProxy proxy = InboundProxy.bind(h.inputs(false), new InetSocketAddress(POD_IP, 0));
-    InetSocketAddress in = entrance(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + address(echo).getPort()));
+    InetSocketAddress in = entrance(request(proxy, clientTls, CLIENT_IP, POD_IP + ":" + echo.address().getPort()));
     try (Socket s = new Socket(in.getAddress(), in.getPort())) {
       s.getOutputStream().write("x".getBytes(StandardCharsets.UTF_8));
       assertThat(readExactly(s.getInputStream(), 1)).isEqualTo("x");

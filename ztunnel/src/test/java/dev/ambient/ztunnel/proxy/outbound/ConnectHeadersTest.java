@@ -1,7 +1,6 @@
 package dev.ambient.ztunnel.proxy.outbound;
 
 import static dev.ambient.ztunnel.state.Fixtures.ip;
-import static dev.ambient.ztunnel.state.Fixtures.workload;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ambient.hbone.HboneException;
@@ -18,21 +17,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** CONNECT header values (spec §4.5) and the failure → response flag table. */
 class ConnectHeadersTest {
-
-  @Test
-  void baggage_allAttributes_inOrder() {
-    var w = workload("client").namespace("shop").cluster("c1").locality("eu-west", "eu-west-1a", "").build();
-    assertThat(ConnectHeaders.baggage(w)).isEqualTo("k8s.cluster.name=c1,k8s.namespace.name=shop,"
-        + "k8s.deployment.name=client,service.name=client,service.version=v1,"
-        + "cloud.region=eu-west,cloud.availability_zone=eu-west-1a");
-  }
-
-  @Test
-  void baggage_emptyAttributesLeftOut() {
-    var w = workload("client").cluster("").locality("", "z1", "").build();
-    assertThat(ConnectHeaders.baggage(w)).isEqualTo("k8s.namespace.name=default,k8s.deployment.name=client,"
-        + "service.name=client,service.version=v1,cloud.availability_zone=z1");
-  }
 
   @ParameterizedTest(name = "{0}:{1} host={2} -> {3}")
   @CsvSource({

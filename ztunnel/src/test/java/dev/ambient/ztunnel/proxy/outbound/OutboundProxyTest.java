@@ -1,5 +1,6 @@
 package dev.ambient.ztunnel.proxy.outbound;
 
+import static dev.ambient.ztunnel.state.Fixtures.gwAddr;
 import static dev.ambient.ztunnel.state.Fixtures.ip;
 import static dev.ambient.ztunnel.state.Fixtures.push;
 import static dev.ambient.ztunnel.state.Fixtures.service;
@@ -22,7 +23,9 @@ import dev.ambient.ztunnel.ZtunnelConfig;
 import dev.ambient.ztunnel.authz.Authorizer;
 import dev.ambient.ztunnel.authz.LiveConnections;
 import dev.ambient.ztunnel.authz.PolicyIndex;
+import dev.ambient.ztunnel.proxy.EchoServer;
 import dev.ambient.ztunnel.proxy.ProxyInputs;
+import dev.ambient.ztunnel.proxy.RecordingTelemetry;
 import dev.ambient.ztunnel.proxy.Sockets;
 import dev.ambient.ztunnel.state.StateHolder;
 import dev.ambient.ztunnel.state.StateUpdater;
@@ -261,6 +264,7 @@ class OutboundProxyTest {
     Await.untilAsserted(Duration.ofSeconds(5), () -> {
       assertThat(telemetry.socketsOpened).hasValue(1);
       assertThat(telemetry.socketsClosed).hasValue(1);
+      assertThat(telemetry.socketReporters).containsExactly(Reporter.SOURCE);
     });
     assertThat(telemetry.failed).isEmpty();
   }
@@ -333,6 +337,220 @@ class OutboundProxyTest {
     RecordingTelemetry.Closed closed = awaitClosed();
     assertThat(closed.facts().destinationService().map(svc -> svc.hostname())).contains("svc.default.svc.cluster.local");
     assertThat(closed.clientToServer()).isEqualTo(5_000);
+  }
+
+  // --- double HBONE (spec §4.7) ---
+
+  private static final String GATEWAY_IP = "127.0.0.7";
+  private static final String REMOTE_ZTUNNEL_IP = "127.0.0.8";
+  private static final String REMOTE_VIP = "127.10.0.7";
+  private static final String REMOTE_HOST = "svc.default.svc.cluster.local";
+  private static final SpiffeId GATEWAY_ID = SpiffeId.of("cluster.local", "istio-system", "ewgw");
+  private static final SpiffeId REMOTE_ID = SpiffeId.of("cluster.local", "default", "remote");
+
+  /**
+   * A network with a gateway and a remote ztunnel: the gateway ({@code gatewayId}) accepts the
+   * outer CONNECT and relays its bytes, unopened, to the remote ztunnel's HBONE port; the remote
+   * ztunnel ({@code remoteId}) records the inner CONNECT and dials the pod application. Returns the
+   * outbound listener on the service VIP, with the client on network net1 and the service's
+   * endpoint on net2 behind the gateway.
+   */
+  private OutboundProxy remoteNetwork(SpiffeId gatewayId, SpiffeId remoteId, BlockingQueue<HboneRequest> outer) {
+    return remoteNetwork(gatewayId, remoteId, outer, options(), false);
+  }
+
+  /** As above; with {@code remoteHangs} the remote ztunnel never answers the inner CONNECT. */
+  private OutboundProxy remoteNetwork(SpiffeId gatewayId, SpiffeId remoteId, BlockingQueue<HboneRequest> outer,
+      OutboundProxy.Options options, boolean remoteHangs) {
+    HboneServer remote = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
+        .tls(TestCertificates.tls(ca, remoteId))
+        .bind(new InetSocketAddress(ip(REMOTE_ZTUNNEL_IP), 0))
+        .handler(req -> {
+          connects.add(req);
+          return remoteHangs ? new CompletableFuture<HboneDecision>() : CompletableFuture.completedFuture(
+              HboneDecision.accept(UpstreamConnector.tcp(podApp.address(), TRANSPORT, Duration.ofSeconds(5))));
+        })
+        .start();
+    closeables.add(remote);
+    HboneServer gateway = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
+        .tls(TestCertificates.tls(ca, gatewayId))
+        .bind(new InetSocketAddress(ip(GATEWAY_IP), 0))
+        .handler(req -> {
+          outer.add(req);
+          return CompletableFuture.completedFuture(HboneDecision.accept(
+              UpstreamConnector.tcp(remote.localAddress(), TRANSPORT, Duration.ofSeconds(5))));
+        })
+        .start();
+    closeables.add(gateway);
+    OutboundProxy proxy = outbound(REMOTE_VIP, options);
+    int servicePort = proxy.localAddress().getPort();
+    xds(workload("client").ip(APP_IP).network("net1").build(),
+        service("svc").vip("net1", REMOTE_VIP).port(servicePort, 8080).san(REMOTE_ID.toString()).build(),
+        workload("ewgw").namespace("istio-system").sa("ewgw").network("net2").ip(GATEWAY_IP).build(),
+        workload("remote").sa("remote").network("net2").ip("198.18.7.1")
+            .gateway(gwAddr("net2", GATEWAY_IP, gateway.localAddress().getPort()))
+            .in(SVC, new Port(servicePort, 8080)).build());
+    return proxy;
+  }
+
+  @Test
+  void doubleHbone_innerTunnelThroughTheGateway_echoes_andCarriesHostnameAuthorityAndNetwork() throws Exception {
+    BlockingQueue<HboneRequest> outer = new LinkedBlockingQueue<>();
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, REMOTE_ID, outer);
+    String authority = REMOTE_HOST + ":" + proxy.localAddress().getPort();
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write("ping".getBytes());
+      assertThat(s.getInputStream().readNBytes(4)).asString().isEqualTo("ping");
+      assertThat(proxy.connections()).singleElement().satisfies(c -> {
+        assertThat(c.protocol()).isEqualTo(OutboundConnection.Protocol.DOUBLEHBONE);
+        assertThat(c.actualDestination().getAddress()).isEqualTo(ip(GATEWAY_IP));
+        assertThat(c.originalDestination()).isEqualTo(proxy.localAddress());
+      });
+      echo(s, 200_000);
+    }
+
+    HboneRequest o = outer.poll(5, TimeUnit.SECONDS);
+    assertThat(o).as("outer CONNECT at the gateway").isNotNull();
+    assertThat(o.authority().toString()).isEqualTo(authority);
+    assertThat(o.peerIdentity()).isEqualTo(CLIENT_ID);
+    assertThat(o.header("x-forwarded-network")).isEmpty();
+    HboneRequest inner = connects.poll(5, TimeUnit.SECONDS);
+    assertThat(inner).as("inner CONNECT at the remote ztunnel").isNotNull();
+    assertThat(inner.authority().toString()).isEqualTo(authority);
+    assertThat(inner.peerIdentity()).as("the source workload's certificate, end to end").isEqualTo(CLIENT_ID);
+    assertThat(inner.header("x-forwarded-network")).contains("net1");
+    assertThat(inner.header("forwarded").orElseThrow()).endsWith(";host=" + REMOTE_HOST);
+    assertThat(inner.header("baggage").orElseThrow()).contains("k8s.deployment.name=client");
+
+    RecordingTelemetry.Closed closed = awaitClosed();
+    ConnectionFacts f = closed.facts();
+    assertThat(f.reporter()).isEqualTo(Reporter.SOURCE);
+    assertThat(f.destination().getAddress()).isEqualTo(ip(GATEWAY_IP));
+    assertThat(f.securityPolicy()).isEqualTo(SecurityPolicy.MUTUAL_TLS);
+    assertThat(f.destinationService().map(svc -> svc.hostname())).contains(REMOTE_HOST);
+    assertThat(f.destinationWorkload().map(w -> w.name())).contains("remote");
+    assertThat(closed.clientToServer()).isEqualTo(200_004);
+    assertThat(closed.serverToClient()).isEqualTo(200_004);
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.NONE);
+    assertThat(closed.error()).isNull();
+    Await.until(Duration.ofSeconds(5), () -> proxy.connections().isEmpty());
+  }
+
+  @Test
+  void doubleHbone_remoteWithWrongInnerIdentity_clientResetAndTlsFailure() throws Exception {
+    BlockingQueue<HboneRequest> outer = new LinkedBlockingQueue<>();
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, SpiffeId.of("cluster.local", "default", "impostor"), outer);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      assertReset(s);
+    }
+    RecordingTelemetry.Closed closed = awaitClosed();
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.TLS_FAILURE);
+    assertThat(closed.error()).contains("inner HBONE");
+    assertThat(outer.poll(5, TimeUnit.SECONDS)).as("the outer tunnel was up").isNotNull();
+    assertThat(connects).as("no inner CONNECT reached the impostor").isEmpty();
+  }
+
+  @Test
+  void doubleHbone_gatewayWithWrongIdentity_clientResetAndTlsFailure() throws Exception {
+    BlockingQueue<HboneRequest> outer = new LinkedBlockingQueue<>();
+    OutboundProxy proxy = remoteNetwork(SpiffeId.of("cluster.local", "istio-system", "impostor"), REMOTE_ID, outer);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      assertReset(s);
+    }
+    RecordingTelemetry.Closed closed = awaitClosed();
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.TLS_FAILURE);
+    assertThat(closed.error()).doesNotContain("inner HBONE");
+    assertThat(outer).isEmpty();
+    assertThat(connects).isEmpty();
+  }
+
+  @Test
+  void doubleHbone_toARealInboundZtunnel_acceptedAsComingThroughTheGateway() throws Exception {
+    // The remote network's ztunnel is the real inbound listener (dedicated mode: on the pod's own
+    // address) serving workload "remote" on net2; the gateway relays the outer stream's bytes to it.
+    RecordingTelemetry remoteTelemetry = new RecordingTelemetry();
+    ZtunnelConfig remoteConfig = ZtunnelConfig.fromEnvironment(Map.of("PROXY_MODE", "dedicated",
+        "PROXY_WORKLOAD_INFO", "default/remote/remote", "NETWORK", "net2"), 2);
+    ProxyInputs remoteInputs = new ProxyInputs(remoteConfig, remoteConfig.workloadInfo().orElseThrow(), state,
+        () -> PolicyIndex.EMPTY, Authorizer.create(), new LiveConnections(Authorizer.create(), r -> {}),
+        new TestCertificates(ca), PLAIN_SOCKETS, remoteTelemetry, TRANSPORT, group);
+    dev.ambient.ztunnel.proxy.inbound.InboundProxy remote =
+        dev.ambient.ztunnel.proxy.inbound.InboundProxy.bind(remoteInputs, new InetSocketAddress(ip(POD_APP_IP), 0));
+    closeables.add(remote);
+    HboneServer gateway = HboneServer.builder().transport(TRANSPORT).eventLoopGroup(group)
+        .tls(TestCertificates.tls(ca, GATEWAY_ID))
+        .bind(new InetSocketAddress(ip(GATEWAY_IP), 0))
+        .handler(req -> CompletableFuture.completedFuture(HboneDecision.accept(
+            UpstreamConnector.tcp(remote.localAddress(), TRANSPORT, Duration.ofSeconds(5)))))
+        .start();
+    closeables.add(gateway);
+    OutboundProxy proxy = outbound(REMOTE_VIP);
+    int servicePort = proxy.localAddress().getPort();
+    xds(workload("client").ip(APP_IP).network("net1").build(),
+        service("svc").vip("net1", REMOTE_VIP).port(servicePort, podApp.address().getPort())
+            .san(REMOTE_ID.toString()).build(),
+        workload("ewgw").namespace("istio-system").sa("ewgw").network("net2").ip(GATEWAY_IP).build(),
+        workload("remote").sa("remote").network("net2").ip(POD_APP_IP)
+            .gateway(gwAddr("net2", GATEWAY_IP, gateway.localAddress().getPort()))
+            .in(SVC, new Port(servicePort, podApp.address().getPort())).build());
+
+    try (Socket s = app(proxy.localAddress())) {
+      echo(s, 50_000);
+    }
+    RecordingTelemetry.Closed source = awaitClosed();
+    assertThat(source.flag()).isEqualTo(ResponseFlag.NONE);
+    assertThat(source.clientToServer()).isEqualTo(50_000);
+    Await.until(Duration.ofSeconds(10), () -> !remoteTelemetry.closed.isEmpty());
+    RecordingTelemetry.Closed destination = remoteTelemetry.closed.getFirst();
+    ConnectionFacts f = destination.facts();
+    assertThat(f.reporter()).isEqualTo(Reporter.DESTINATION);
+    assertThat(f.sourceIdentity()).contains(CLIENT_ID);
+    assertThat(f.sourceWorkload()).as("another network: not looked up").isEmpty();
+    assertThat(f.sourceBaggage()).containsEntry("k8s.deployment.name", "client");
+    assertThat(f.destinationService().map(svc -> svc.hostname())).contains(REMOTE_HOST);
+    assertThat(f.destination()).isEqualTo(podApp.address());
+    assertThat(destination.clientToServer()).isEqualTo(50_000);
+  }
+
+  @Test
+  void doubleHbone_innerConnectUnanswered_clientResetAfterTheConnectTimeout() throws Exception {
+    OutboundProxy.Options shortTimeout = new OutboundProxy.Options(serverZtunnel.localAddress().getPort(),
+        OutboundProxy.Options.defaults().sourceWait(), Duration.ofMillis(500));
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, REMOTE_ID, new LinkedBlockingQueue<>(), shortTimeout, true);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      assertReset(s);
+    }
+    RecordingTelemetry.Closed closed = awaitClosed();
+    assertThat(connects).as("the inner CONNECT arrived").hasSize(1);
+    assertThat(closed.flag()).isEqualTo(ResponseFlag.CONNECT);
+    assertThat(closed.error()).contains("no answer within 500 ms");
+  }
+
+  @Test
+  void doubleHbone_drainDeadlineWhileTheInnerConnectIsPending_endsTheSetUpAtOnce() throws Exception {
+    OutboundProxy proxy = remoteNetwork(GATEWAY_ID, REMOTE_ID, new LinkedBlockingQueue<>(), options(), true);
+
+    try (Socket s = app(proxy.localAddress())) {
+      s.getOutputStream().write(1);
+      Await.until(Duration.ofSeconds(5), () -> !connects.isEmpty());
+      long start = System.nanoTime();
+      proxy.drain(Duration.ofMillis(100)).get(5, TimeUnit.SECONDS);
+      RecordingTelemetry.Closed closed = awaitClosed();
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not the 10 s connect timeout")
+          .isLessThan(Duration.ofSeconds(5));
+      assertThat(closed.flag()).isEqualTo(ResponseFlag.NONE);
+      assertThat(closed.error()).contains("client closed");
+      assertReset(s); // closed with the application's byte unread
+    }
+    Await.until(Duration.ofSeconds(5), () -> proxy.connections().isEmpty());
+    assertThat(proxy.connections()).isEmpty();
   }
 
   // --- rejections ---

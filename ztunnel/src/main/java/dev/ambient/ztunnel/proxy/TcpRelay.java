@@ -1,4 +1,4 @@
-package dev.ambient.ztunnel.proxy.outbound;
+package dev.ambient.ztunnel.proxy;
 
 import static java.util.Objects.requireNonNull;
 
@@ -12,7 +12,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
-import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -21,68 +20,116 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bidirectional copy between two TCP channels (the application's and the upstream's), for the
- * plain-TCP routes. Both channels must have {@code AUTO_READ} off and half-closure allowed.
+ * Bidirectional copy between two TCP channels (spec §5.0 "byte copying"): the plaintext inbound
+ * path and the outbound plain-TCP routes. hbone's {@code Relay} only joins TCP to an HTTP/2 stream,
+ * hence this splice.
  *
  * <ul>
- *   <li>One side reads only while the other side is writable (back-pressure both ways).</li>
- *   <li>FIN on one side ⇒ the other side's output is shut down once everything before it was
- *       written; the other direction continues. Both FINs ⇒ both channels are closed.</li>
- *   <li>A reset or error on one side ⇒ the other side is reset (SO_LINGER 0).</li>
+ *   <li>One side is read only while the other is writable (backpressure both ways); both channels
+ *       need {@code AUTO_READ} off ({@link #start} turns half-closure on).</li>
+ *   <li>A FIN from one side shuts down the other side's output once everything before it was
+ *       flushed; the other direction keeps flowing. Both FINs ⇒ both channels are closed.</li>
+ *   <li>An error or a close without FIN on either side resets both ({@code SO_LINGER 0}).</li>
+ *   <li>Input that arrived before the relay (bytes and even the FIN, held by a handler such as
+ *       outbound's {@code EarlyInput}) may be replayed into the pipeline right after {@link #start},
+ *       in the same event-loop task: a side whose input already ended is never read again.</li>
  * </ul>
- * Buffers read from one side are handed to the other side's write, which releases them.
+ *
+ * Buffers are handed from one side's read to the other's write, which releases them.
  */
-final class TcpRelay {
+public final class TcpRelay {
   private static final Logger log = LoggerFactory.getLogger(TcpRelay.class);
-  private static final int CLIENT_DONE = 1;
-  private static final int SERVER_DONE = 2;
+  private static final String NAME = "tcp-relay";
+  private static final int A_DONE = 1;
+  private static final int B_DONE = 2;
 
   /**
-   * How the relay ended.
+   * How a relay ended.
    *
-   * @param error null when both directions ended with FIN or a side was reset by its peer (resets
-   *     during copying are not errors, spec §5.0)
+   * @param clean both directions ended with FIN
+   * @param cause the first error seen, or why {@link #abort} was called; null for a plain peer reset
    */
-  record Result(long clientToServer, long serverToClient, @Nullable Throwable error) {}
+  public record Result(long bytesAToB, long bytesBToA, boolean clean, @Nullable Throwable cause) {}
 
-  private final Side client;
-  private final Side server;
+  private final Side a;
+  private final Side b;
   private final AtomicInteger done = new AtomicInteger();
-  private final AtomicReference<@Nullable Throwable> error = new AtomicReference<>();
+  private final AtomicReference<@Nullable Throwable> cause = new AtomicReference<>();
   private final CompletableFuture<Result> completion = new CompletableFuture<>();
+  private volatile boolean failed;
 
-  private TcpRelay(Channel clientChannel, Channel serverChannel) {
-    this.client = new Side(clientChannel, CLIENT_DONE);
-    this.server = new Side(serverChannel, SERVER_DONE);
-    client.peer = server;
-    server.peer = client;
+  private TcpRelay(Channel a, Channel b) {
+    this.a = new Side(a, A_DONE);
+    this.b = new Side(b, B_DONE);
+    this.a.peer = this.b;
+    this.b.peer = this.a;
   }
 
-  /** Starts relaying between {@code client} and {@code server}. Any thread. */
-  static TcpRelay start(Channel client, Channel server) {
-    requireNonNull(client, "client");
-    requireNonNull(server, "server");
-    if (!(client instanceof DuplexChannel) || !(server instanceof DuplexChannel)) {
+  /**
+   * Starts copying between {@code a} and {@code b}; both must be connected {@link DuplexChannel}s
+   * with {@code AUTO_READ} off. Any thread; on {@code a}'s loop its handler is added synchronously.
+   */
+  public static TcpRelay start(Channel a, Channel b) {
+    requireNonNull(a, "a");
+    requireNonNull(b, "b");
+    if (!(a instanceof DuplexChannel) || !(b instanceof DuplexChannel)) {
       throw new IllegalArgumentException("both sides must be DuplexChannels");
     }
-    TcpRelay relay = new TcpRelay(client, server);
+    TcpRelay relay = new TcpRelay(a, b);
     AtomicInteger open = new AtomicInteger(2);
     ChannelFutureListener closed = f -> {
       if (open.decrementAndGet() == 0) {
-        relay.completion.complete(new Result(relay.client.bytes, relay.server.bytes, relay.error.get()));
+        relay.completion.complete(new Result(relay.a.bytes, relay.b.bytes, !relay.failed, relay.cause.get()));
       }
     };
-    client.closeFuture().addListener(closed);
-    server.closeFuture().addListener(closed);
-    for (Side s : new Side[] {relay.client, relay.server}) {
+    a.closeFuture().addListener(closed);
+    b.closeFuture().addListener(closed);
+    for (Side s : new Side[] {relay.a, relay.b}) {
       s.channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-      runOn(s.channel, () -> s.channel.pipeline().addLast("tcp-relay", s));
+      runOn(s.channel, () -> s.channel.pipeline().addLast(NAME, s));
     }
     return relay;
   }
 
-  CompletableFuture<Result> completion() {
+  /** Completes when both channels are closed. */
+  public CompletableFuture<Result> completion() {
     return completion;
+  }
+
+  public long bytesAToB() {
+    return a.bytes;
+  }
+
+  public long bytesBToA() {
+    return b.bytes;
+  }
+
+  /** Resets both sides (policy revoked, drain deadline); {@code why} becomes the result's cause. */
+  public void abort(@Nullable Throwable why) {
+    fail(why);
+    reset(a.channel);
+    reset(b.channel);
+  }
+
+  private void fail(@Nullable Throwable why) {
+    failed = true;
+    if (why != null) {
+      cause.compareAndSet(null, why);
+    }
+  }
+
+  /** Closes {@code ch} with RST ({@code SO_LINGER 0}) so its peer sees the failure. Any thread. */
+  public static void reset(Channel ch) {
+    runOn(ch, () -> {
+      if (ch.isOpen()) {
+        try {
+          ch.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException e) {
+          log.debug("could not set SO_LINGER 0 on {}", ch, e); // a plain close still ends it
+        }
+        ch.close();
+      }
+    });
   }
 
   private static void runOn(Channel ch, Runnable task) {
@@ -94,23 +141,10 @@ final class TcpRelay {
   }
 
   private void markDone(int bit) {
-    if (done.accumulateAndGet(bit, (a, b) -> a | b) == (CLIENT_DONE | SERVER_DONE)) {
-      client.channel.close();
-      server.channel.close();
+    if (done.accumulateAndGet(bit, (x, y) -> x | y) == (A_DONE | B_DONE)) {
+      a.channel.close();
+      b.channel.close();
     }
-  }
-
-  private static void reset(Channel ch) {
-    runOn(ch, () -> {
-      if (ch.isOpen()) {
-        try {
-          ch.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException e) {
-          log.debug("could not set SO_LINGER 0 on {}", ch, e);
-        }
-        ch.close();
-      }
-    });
   }
 
   /** Reads one channel and writes into its peer. */
@@ -144,12 +178,11 @@ final class TcpRelay {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       if (((DuplexChannel) channel).isInputShutdown()) {
-        inputShutdown = true; // FIN already seen; its event is replayed by EarlyInput
+        inputShutdown = true; // FIN already seen; its event is replayed by whoever held it
       } else if (channel.isActive()) {
         ctx.read();
       } else {
-        error.compareAndSet(null, new IOException("connection closed before the relay started"));
-        reset(peer().channel);
+        abort(new IllegalStateException("connection closed before the relay started"));
       }
     }
 
@@ -181,7 +214,7 @@ final class TcpRelay {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
       if (channel.isWritable()) {
-        peer().readMore();
+        peer().readMore(); // the peer's reads were paused waiting for us
       }
       ctx.fireChannelWritabilityChanged();
     }
@@ -202,19 +235,15 @@ final class TcpRelay {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable t) {
-      if (!(t instanceof IOException)) {
-        error.compareAndSet(null, t);
-      }
       log.debug("relay side {} failed: {}", channel, t.toString());
-      reset(peer().channel);
-      reset(channel);
+      abort(t);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      if (done.get() != (CLIENT_DONE | SERVER_DONE)) {
+      if (done.get() != (A_DONE | B_DONE)) {
         // Gone without both FINs (a reset, or a local close): the other side cannot finish cleanly.
-        reset(peer().channel);
+        abort(null);
       }
       ctx.fireChannelInactive();
     }
