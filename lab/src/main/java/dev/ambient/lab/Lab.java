@@ -179,7 +179,9 @@ final class Lab implements AutoCloseable {
     spawn(node, "node agent", dir.resolve("cni-agent.log"), Map.of(), install.launcher().toString(), "cni-agent",
         "--node-name", name, "--cni-bin-dir", dir.resolve("cni-bin").toString(),
         "--cni-net-dir", dir.resolve("cni-net.d").toString(), "--run-dir", dir.resolve("run").toString(),
-        "--zds-socket", zds.toString(), "--rules", "auto", "--master", apiUrl, "--healthz-port", "8000");
+        "--zds-socket", zds.toString(), "--rules", "auto", "--master", apiUrl, "--healthz-port", "8000",
+        // fabric8's CRUD mock implements neither the spec.nodeName field selector nor pods/status patches
+        "--no-node-field-selector", "--no-status-subresource");
     Map<String, String> env = new LinkedHashMap<>();
     env.put("PROXY_MODE", "shared");
     env.put("INPOD_UDS", zds.toString());
@@ -188,6 +190,7 @@ final class Lab implements AutoCloseable {
     env.put("XDS_ROOT_CA", rootCert.toString());
     env.put("CA_ROOT_CA", rootCert.toString());
     env.put("NODE_NAME", name);
+    env.put("INSTANCE_IP", layout.nodeAddress(node));
     env.put("POD_NAME", "ztunnel-" + name);
     env.put("POD_NAMESPACE", "istio-system");
     env.put("SERVICE_ACCOUNT", "ztunnel");
