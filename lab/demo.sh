@@ -35,6 +35,9 @@ cleanup() {
     find "$KEPT" -type s -delete
     say "Kept the logs of this run in $KEPT"
   fi
+  if [[ -z "$PREFIX" ]]; then  # interrupted before the lab was ready: the supervisor wrote it at its start
+    PREFIX=$(sed -n 's/^prefix=//p' "$AMBIENT_LAB_DIR"/starting.properties 2>/dev/null)
+  fi
   say "Tearing down"
   lab down | sed 's/^/   /'
   rm -f "$AMBIENT_LAB_DIR.log"

@@ -97,6 +97,8 @@ final class Lab implements AutoCloseable {
           + "); use it, or run ./ambient lab down first");
     }
     LabLayout layout = LabLayout.random(options.nodes(), options.subnet());
+    // So that lab down finds (and stops) a supervisor interrupted before it is ready.
+    state.writeStarting(new LabState.Starting(layout.prefix(), ProcessHandle.current().pid()));
     Lab lab = new Lab(state, layout);
     try {
       lab.start(install, options, progress);
