@@ -128,8 +128,10 @@ ok_plain=$ok
 
 if [[ $MESH == 1 ]]; then
   say "What the server side's ztunnel saw (node-0, inbound): the peer's SPIFFE identity over mTLS"
-  grep 'connection complete' "$AMBIENT_LAB_DIR/nodes/node-0/ztunnel.log" | grep 'inbound' \
-      | grep -o 'src.identity="[^"]*"\|dst.identity="[^"]*"' | paste -d' ' - - | sort | uniq -c | sed 's/^/   /'
+  note "(count, source pod, the identity its client certificate proved, the server's own identity)"
+  grep 'connection complete' "$AMBIENT_LAB_DIR/nodes/node-0/ztunnel.log" | grep 'direction="inbound"' \
+      | grep -o 'src.workload="[^"]*"\|src.identity="[^"]*"\|dst.identity="[^"]*"' | paste -d' ' - - - \
+      | sort | uniq -c | sed 's/^/   /'
 
   say "An L4 policy: deny the intruder's identity at echo-server"
   POLICY=$(mktemp --suffix=.yaml)

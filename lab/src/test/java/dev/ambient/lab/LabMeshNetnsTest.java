@@ -67,7 +67,7 @@ class LabMeshNetnsTest {
   static void up() throws Exception {
     assertThat(ProcessHandle.current().info().user().orElse("?"))
         .as("netns tests need root (exclude with -DexcludedGroups=netns)").isEqualTo("root");
-    int subnet = 10 * ThreadLocalRandom.current().nextInt(18, 25);
+    int subnet = freeSubnet();
     state = new LabState(tmp.resolve("state"));
     Install install = testInstall(tmp);
     lab = Lab.up(state, install, new Lab.Options(2, null, true, subnet), m -> {});
@@ -103,6 +103,18 @@ class LabMeshNetnsTest {
     assertThat(processes).as("node processes stopped").noneMatch(p -> p.process().isAlive());
     assertThat(LabNetwork.namespaces()).noneMatch(n -> n.startsWith(prefix));
     assertThat(LabNetwork.links()).noneMatch(n -> n.startsWith(prefix));
+  }
+
+  /** A subnet S in 180..240 whose 198.18.S-S+2 no address or route of this machine uses (other labs may run). */
+  private static int freeSubnet() {
+    String used = Sh.check("ip", "-o", "addr") + Sh.check("ip", "route");
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int s = 180 + 3 * ThreadLocalRandom.current().nextInt(21);
+      if (java.util.stream.IntStream.rangeClosed(s, s + 2).noneMatch(o -> used.contains("198.18." + o + "."))) {
+        return s;
+      }
+    }
+    throw new IllegalStateException("no free 198.18.S.0/24 (S in 180..242) on this machine");
   }
 
   /**
