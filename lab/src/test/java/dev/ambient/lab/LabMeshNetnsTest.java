@@ -209,7 +209,8 @@ class LabMeshNetnsTest {
     assertThat(request("far", server)).as("the other client is still allowed").contains(far);
     assertThat(request("near", server)).contains(near);
     assertThat(sum(metrics(0), "istio_tcp_connections_failed_total", "reporter=\"destination\"",
-        "response_flags=\"DENY\"", "source_principal=\"" + TD + "intruder\"", "destination_workload=\"echo\""))
+        "response_flags=\"DENY\"", "source_principal=\"" + TD + "intruder\"", "source_workload=\"intruder\"",
+        "destination_workload=\"echo\""))
         .as("the server side counts the denied connection").isPositive();
   }
 
