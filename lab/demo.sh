@@ -23,6 +23,7 @@ note() { printf '   %s\n' "$*"; }
 lab() { "$AMBIENT" lab "$@"; }
 
 cleaned=0
+PREFIX=""
 expected_failure=0  # set when the demo ends incomplete for a reason it already explained
 cleanup() {
   local rc=$?
@@ -34,12 +35,20 @@ cleanup() {
     find "$KEPT" -type s -delete
     say "Kept the logs of this run in $KEPT"
   fi
+  if [[ -z "$PREFIX" ]]; then  # interrupted before the lab was ready: the supervisor wrote it at its start
+    PREFIX=$(sed -n 's/^prefix=//p' "$AMBIENT_LAB_DIR"/starting.properties 2>/dev/null)
+  fi
   say "Tearing down"
   lab down | sed 's/^/   /'
   rm -f "$AMBIENT_LAB_DIR.log"
-  local left
-  left=$(ip netns list | grep -c '^alb[0-9a-f]\{4\}-' || true)
-  note "leftover lab namespaces on this machine: $left"
+  if [[ -n "$PREFIX" ]]; then
+    local ns links procs
+    ns=$(ip netns list | grep -c "^$PREFIX-" || true)
+    links=$(ip -o link show | grep -c " $PREFIX-" || true)
+    procs=$(pgrep -fc -- "$AMBIENT_LAB_DIR/" || true)
+    note "left behind by this demo: $ns network namespaces, $links links, $procs processes"
+    note "(pod rules lived in the pod and node namespaces, the ZDS and plugin sockets in $AMBIENT_LAB_DIR: all gone)"
+  fi
 }
 trap cleanup EXIT
 trap 'echo; echo "interrupted: cleaning up"; expected_failure=1; exit 130' INT TERM
@@ -52,6 +61,19 @@ while True:
     c,a=s.accept()
     try: c.sendall(("hello from echo-server, you are %s\n" % a[0]).encode())
     finally: c.close()'
+
+# Prometheus lines on stdin -> the echo-server's opened/failed connection counters, with the labels that matter here.
+METRICS_PY='import re, sys
+keep = ("reporter", "source_workload", "source_principal", "connection_security_policy", "response_flags")
+for line in sys.stdin:
+    m = re.match(r"(istio_tcp_connections_(?:opened|failed)_total)\{(.*)\} (\S+)$", line.strip())
+    if not m:
+        continue
+    name, labels, value = m.groups()
+    d = dict(re.findall(r"(\w+)=\"([^\"]*)\"", labels))
+    if d.get("destination_workload") != "echo-server":
+        continue
+    print("%s{%s} %s" % (name, ",".join("%s=\"%s\"" % (k, d.get(k, "")) for k in keep), value))'
 
 # request POD: one TCP request to the echo server; prints the answer or the failure.
 request() {
@@ -78,7 +100,9 @@ if grep -q '^SKIPPED' "$AMBIENT_LAB_DIR/processes.txt" 2>/dev/null; then
   note "identities, no policy) and ends with exit code 1."
   NOMESH=",istio.io/dataplane-mode=none"
 fi
-NODE0=$(lab status | sed -n 's/^node-0: netns \([^,]*\),.*/\1/p')
+STATUS=$(lab status)
+NODE0=$(sed -n 's/^node-0: netns \([^,]*\),.*/\1/p' <<<"$STATUS")
+PREFIX=$(sed -n 's/^lab \(alb[0-9a-f]*\):.*/\1/p' <<<"$STATUS")
 
 say "Creating pods through the istio-cni plugin (namespace '$NS' is labelled istio.io/dataplane-mode=ambient)"
 SERVER_IP=$(lab pod add echo-server --node node-0 --namespace $NS --service-account echo-server --labels "app=echo$NOMESH" \
@@ -104,8 +128,10 @@ ok_plain=$ok
 
 if [[ $MESH == 1 ]]; then
   say "What the server side's ztunnel saw (node-0, inbound): the peer's SPIFFE identity over mTLS"
-  grep 'connection complete' "$AMBIENT_LAB_DIR/nodes/node-0/ztunnel.log" | grep 'inbound' \
-      | grep -o 'src.identity="[^"]*"\|dst.identity="[^"]*"' | paste -d' ' - - | sort | uniq -c | sed 's/^/   /'
+  note "(count, source pod, the identity its client certificate proved, the server's own identity)"
+  grep 'connection complete' "$AMBIENT_LAB_DIR/nodes/node-0/ztunnel.log" | grep 'direction="inbound"' \
+      | grep -o 'src.workload="[^"]*"\|src.identity="[^"]*"\|dst.identity="[^"]*"' | paste -d' ' - - - \
+      | sort | uniq -c | sed 's/^/   /'
 
   say "An L4 policy: deny the intruder's identity at echo-server"
   POLICY=$(mktemp --suffix=.yaml)
@@ -123,19 +149,26 @@ EOF
   sed 's/^/   | /' "$POLICY"
   lab apply -f "$POLICY" | sed 's/^/   /'
   rm -f "$POLICY"
-  sleep 1
+  denied=0
+  for i in $(seq 1 20); do  # the control plane pushes the policy within a second or two
+    if ! lab exec intruder --namespace $NS -- timeout 5 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$PORT && cat <&3" \
+        >/dev/null 2>&1; then denied=1; break; fi
+    sleep 0.5
+  done
   request client-far || ok=0
-  if request intruder; then
-    note "the intruder got through: the policy did not apply"
-    ok=0
+  if [[ $denied == 1 ]]; then
+    note "DENIED intruder -> echo-server: its ztunnel's HBONE connection was refused by echo-server's ztunnel"
+    grep 'connection complete' "$AMBIENT_LAB_DIR/nodes/node-0/ztunnel.log" | grep 'sa/intruder' | tail -1 \
+        | grep -o 'src.identity="[^"]*"\|error="[^"]*"' | paste -sd' ' | sed 's/^/   node-0 ztunnel log: /'
   else
-    note "denied, as the policy says"
+    note "FAIL the intruder got through: the policy did not apply"
+    ok=0
   fi
 
   say "Metric lines (ztunnel on node-0, :15020/metrics)"
   ip netns exec "$NODE0" bash -c "exec 3<>/dev/tcp/127.0.0.1/15020 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3" \
-      2>/dev/null | grep -E '^istio_tcp_connections_(opened|closed|failed)_total' | grep 'echo-server' | head -8 \
-      | cut -c1-220 | sed 's/^/   /'
+      2>/dev/null | python3 -c "$METRICS_PY" | sed 's/^/   /'
+  note "(reporter=\"destination\": counted by echo-server's ztunnel; all labels: curl the same URL)"
 else
   say "Published workloads (plain TCP until the node agent reports the pod captured)"
   grep -h 'protocol:' "$AMBIENT_LAB_DIR"/config/pods/*.yaml | sort | uniq -c | sed 's/^/   /'
@@ -144,9 +177,11 @@ else
 fi
 
 say "Where to look next"
-note "sudo ./ambient lab up; ./ambient lab pod add NAME --node node-0; ./ambient lab status (docs/lab.md)"
-note "logs: a lab keeps them in /run/ambient-lab/nodes/node-*/{ztunnel,cni-agent}.log and /run/ambient-lab.log"
-note "     (this demo removes its own; after a failure they are copied to /tmp/ambient-demo-logs.*)"
-note "ztunnel admin in a node: sudo ip netns exec <node netns> curl -s 127.0.0.1:15000/config_dump"
-note "policy formats: docs/control-plane-config.md; ztunnel telemetry: docs/ztunnel-telemetry.md"
+note "your own lab:   sudo ./ambient lab up; sudo ./ambient lab pod add NAME --node node-0 [-- COMMAND]"
+note "                sudo ./ambient lab status; sudo ./ambient lab down            (docs/lab.md)"
+note "logs:           /run/ambient-lab/nodes/node-*/{ztunnel,cni-agent}.log, /run/ambient-lab.log"
+note "                (this demo removes its own; after a failure they are copied to /tmp/ambient-demo-logs.*)"
+note "ztunnel admin:  sudo ip netns exec <node netns> curl -s 127.0.0.1:15000/config_dump   (workloadState: the pod proxies)"
+note "metrics:        curl -s 198.18.0.10:15020/metrics   (node-0 of a lab on the default subnet)"
+note "policy formats: docs/control-plane-config.md; telemetry: docs/ztunnel-telemetry.md; the agent: docs/cni.md"
 [[ $ok == 1 ]] && exit 0 || exit 1

@@ -16,19 +16,24 @@ import java.util.stream.Stream;
  * @param pluginCommand how to exec the CNI plugin when the node agent has not installed one into the
  *     node's CNI bin dir: the {@code istio-cni} launcher with the module jar, or (tests) a {@code java}
  *     command line running the same main class
+ * @param agentCommand the node agent's command line without its flags: {@code ./ambient cni-agent}, or
+ *     (tests) a {@code java} command line running its main class
+ * @param ztunnelCommand ztunnel's command line: {@code ./ambient ztunnel}, or (tests) a {@code java} command line
  */
-record Install(Path home, List<String> pluginCommand, Optional<Path> pluginJar) {
+record Install(Path home, List<String> pluginCommand, Optional<Path> pluginJar, List<String> agentCommand,
+    List<String> ztunnelCommand) {
+
+  /** Node processes through the {@code ./ambient} launcher in {@code home}. */
+  Install(Path home, List<String> pluginCommand, Optional<Path> pluginJar) {
+    this(home, pluginCommand, pluginJar, List.of(home.resolve("ambient").toString(), "cni-agent"),
+        List.of(home.resolve("ambient").toString(), "ztunnel"));
+  }
 
   static Install fromEnvironment() {
     String h = System.getenv("AMBIENT_HOME");
     Path home = Path.of(h == null || h.isBlank() ? "." : h).toAbsolutePath().normalize();
     return new Install(home, List.of(home.resolve("cni-plugin/src/main/dist/istio-cni").toString()),
         findJar(home.resolve("cni-plugin/target"), "ambient-cni-plugin-"));
-  }
-
-  /** The {@code ./ambient} launcher, used to start {@code cni-agent} and {@code ztunnel}. */
-  Path launcher() {
-    return home.resolve("ambient");
   }
 
   /**

@@ -11,6 +11,10 @@ import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +26,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A running lab, owned by the {@code lab up} supervisor process: the network, fabric8's mock API server in
@@ -31,9 +37,13 @@ import org.jspecify.annotations.Nullable;
  * {@link #close()} removes all of it and the state directory.
  */
 final class Lab implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Lab.class);
   static final int XDS_PORT = 15012;
-  /** How long a node process may run before we trust it started (a missing command exits at once). */
-  private static final Duration STARTUP_GRACE = Duration.ofSeconds(8);
+  /** How long {@code lab up} waits for a started node process to report ready. */
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+  static final String AGENT = "node agent";
+  static final String ZTUNNEL = "ztunnel";
+  static final int AGENT_HEALTH_PORT = 8000;
   /** fabric8's mock web server logs every request through java.util.logging; a strong reference keeps the level. */
   private static final java.util.logging.Logger MOCK_LOG =
       java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
@@ -50,7 +60,8 @@ final class Lab implements AutoCloseable {
 
   private final LabState state;
   private final LabLayout layout;
-  private final List<NodeProcess> processes = new ArrayList<>();
+  private final List<NodeProcess> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Map<String, Recipe> recipes = new HashMap<>();
   private final List<String> skipped = new ArrayList<>();
   private @Nullable KubernetesMockServer api;
   private @Nullable KubernetesClient client;
@@ -86,6 +97,8 @@ final class Lab implements AutoCloseable {
           + "); use it, or run ./ambient lab down first");
     }
     LabLayout layout = LabLayout.random(options.nodes(), options.subnet());
+    // So that lab down finds (and stops) a supervisor interrupted before it is ready.
+    state.writeStarting(new LabState.Starting(layout.prefix(), ProcessHandle.current().pid()));
     Lab lab = new Lab(state, layout);
     try {
       lab.start(install, options, progress);
@@ -132,11 +145,16 @@ final class Lab implements AutoCloseable {
       }
       awaitNodeProcesses(progress);
     }
+    writeProcesses();
+    state.writeInfo(new LabState.Info(layout, apiUrl, xds, ProcessHandle.current().pid()));
+  }
+
+  /** {@code processes.txt}, which {@code lab status} shows. */
+  private void writeProcesses() throws IOException {
     List<String> lines = new ArrayList<>();
     processes.forEach(p -> lines.add(p.node() + "\t" + p.what() + "\tpid " + p.process().pid() + "\t" + p.log()));
     skipped.forEach(s -> lines.add("SKIPPED\t" + s));
     Files.write(state.dir().resolve("processes.txt"), lines);
-    state.writeInfo(new LabState.Info(layout, apiUrl, xds, ProcessHandle.current().pid()));
   }
 
   /** The node's directories, its primary CNI config and the plugin's kubeconfig. */
@@ -176,10 +194,14 @@ final class Lab implements AutoCloseable {
     Path dir = state.nodeDir(layout, node);
     String name = layout.nodeName(node);
     Path zds = dir.resolve("ztunnel.sock");
-    spawn(node, "node agent", dir.resolve("cni-agent.log"), Map.of(), install.launcher().toString(), "cni-agent",
-        "--node-name", name, "--cni-bin-dir", dir.resolve("cni-bin").toString(),
+    List<String> agent = new ArrayList<>(install.agentCommand());
+    agent.addAll(List.of("--node-name", name, "--cni-bin-dir", dir.resolve("cni-bin").toString(),
         "--cni-net-dir", dir.resolve("cni-net.d").toString(), "--run-dir", dir.resolve("run").toString(),
-        "--zds-socket", zds.toString(), "--rules", "auto", "--master", apiUrl, "--healthz-port", "8000");
+        "--zds-socket", zds.toString(), "--rules", "auto", "--master", apiUrl, "--healthz-port",
+        Integer.toString(AGENT_HEALTH_PORT),
+        // fabric8's CRUD mock implements neither the spec.nodeName field selector nor pods/status patches
+        "--no-node-field-selector", "--no-status-subresource"));
+    spawn(new Recipe(node, AGENT, dir.resolve("cni-agent.log"), Map.of(), agent), false);
     Map<String, String> env = new LinkedHashMap<>();
     env.put("PROXY_MODE", "shared");
     env.put("INPOD_UDS", zds.toString());
@@ -188,41 +210,111 @@ final class Lab implements AutoCloseable {
     env.put("XDS_ROOT_CA", rootCert.toString());
     env.put("CA_ROOT_CA", rootCert.toString());
     env.put("NODE_NAME", name);
+    env.put("INSTANCE_IP", layout.nodeAddress(node));
     env.put("POD_NAME", "ztunnel-" + name);
     env.put("POD_NAMESPACE", "istio-system");
     env.put("SERVICE_ACCOUNT", "ztunnel");
-    spawn(node, "ztunnel", dir.resolve("ztunnel.log"), env, install.launcher().toString(), "ztunnel");
+    spawn(new Recipe(node, ZTUNNEL, dir.resolve("ztunnel.log"), env, install.ztunnelCommand()), false);
   }
 
-  private void spawn(int node, String what, Path log, Map<String, String> env, String... command) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(Sh.inNetns(layout.nodeNetns(node), List.of(command)))
-        .redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(new File("/dev/null"));
-    pb.environment().putAll(env);
-    processes.add(new NodeProcess(layout.nodeName(node), what, pb.start(), log));
+  /** How a node process is started, kept so that it can be restarted. */
+  private record Recipe(int node, String what, Path log, Map<String, String> env, List<String> command) {}
+
+  private void spawn(Recipe r, boolean appendLog) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(Sh.inNetns(layout.nodeNetns(r.node()), r.command()))
+        .redirectErrorStream(true)
+        .redirectOutput(appendLog ? ProcessBuilder.Redirect.appendTo(r.log().toFile()) : ProcessBuilder.Redirect.to(
+            r.log().toFile()))
+        .redirectInput(new File("/dev/null"));
+    pb.environment().putAll(r.env());
+    recipes.put(r.node() + "/" + r.what(), r);
+    processes.add(new NodeProcess(layout.nodeName(r.node()), r.what(), pb.start(), r.log()));
   }
 
-  /** Drops node processes that exited at once (a command not available in this build), saying why. */
+  /**
+   * Stops a node process ({@link #AGENT} or {@link #ZTUNNEL}; SIGTERM, SIGKILL after 10 s) and starts it again with
+   * the same command line, its output appended to the same log; waits until it is ready again.
+   */
+  synchronized NodeProcess restart(int node, String what) throws IOException, InterruptedException {
+    Recipe r = recipes.get(node + "/" + what);
+    if (r == null) {
+      throw new IllegalArgumentException("no " + what + " runs on node " + node);
+    }
+    NodeProcess old = processes.stream().filter(p -> p.node().equals(layout.nodeName(node)) && p.what().equals(what))
+        .findFirst().orElseThrow();
+    processes.remove(old);
+    old.process().destroy();
+    if (!old.process().waitFor(10, TimeUnit.SECONDS)) {
+      Sh.kill(old.process().toHandle());
+    }
+    spawn(r, true);
+    NodeProcess now = processes.getLast();
+    writeProcesses();
+    watchExit(now, m -> log.warn(m));
+    if (!awaitReady(now, READY_TIMEOUT)) {
+      throw new IllegalStateException(what + " on " + now.node() + " not ready " + READY_TIMEOUT.toSeconds()
+          + " s after the restart; see " + now.log());
+    }
+    return now;
+  }
+
+  /** The URL that answers 200 once a node process is ready: the agent's /readyz, ztunnel's /healthz/ready. */
+  private String readinessUrl(NodeProcess p) {
+    String address = layout.nodeAddress(layout.nodeIndex(p.node()));
+    return p.what().equals(AGENT) ? "http://" + address + ":" + AGENT_HEALTH_PORT + "/readyz"
+        : "http://" + address + ":15021/healthz/ready";
+  }
+
+  /** Polls the process's readiness endpoint (reachable from the root namespace over the bridge). */
+  private boolean awaitReady(NodeProcess p, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    URI uri = URI.create(readinessUrl(p));
+    try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build()) {
+      while (System.nanoTime() < deadline && p.process().isAlive()) {
+        try {
+          HttpResponse<Void> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2)).build(),
+              HttpResponse.BodyHandlers.discarding());
+          if (r.statusCode() == 200) {
+            return true;
+          }
+        } catch (IOException e) {
+          // not listening yet
+        }
+        Thread.sleep(200);
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Waits until every node process is ready; one that exits before (a command not available in this build,
+   * a bad configuration) is dropped and reported as skipped with its last log line.
+   */
   private void awaitNodeProcesses(Consumer<String> progress) throws InterruptedException, IOException {
-    long deadline = System.nanoTime() + STARTUP_GRACE.toNanos();
     for (NodeProcess p : List.copyOf(processes)) {
-      long left = deadline - System.nanoTime();
-      if (left > 0 && p.process().waitFor(left, TimeUnit.NANOSECONDS)) {
+      boolean ready = awaitReady(p, READY_TIMEOUT);
+      if (!ready && p.process().waitFor(1, TimeUnit.SECONDS)) {
         processes.remove(p);
         String out = Files.readString(p.log()).strip();
         String last = out.isEmpty() ? "(no output)" : out.lines().reduce((a, b) -> b).orElse("");
         String msg = p.what() + " on " + p.node() + " exited at start (code " + p.process().exitValue() + "): " + last;
         skipped.add(msg);
         progress.accept("SKIPPED: " + msg + " (log " + p.log() + ")");
-      } else {
-        progress.accept(p.what() + " on " + p.node() + ": pid " + p.process().pid() + ", log " + p.log());
-        p.process().onExit().thenAccept(x -> {
-          if (!closed) {
-            progress.accept("WARNING: " + p.what() + " on " + p.node() + " exited with " + x.exitValue() + ", see "
-                + p.log());
-          }
-        });
+        continue;
       }
+      progress.accept(p.what() + " on " + p.node() + ": pid " + p.process().pid()
+          + (ready ? ", ready" : ", NOT READY after " + READY_TIMEOUT.toSeconds() + " s") + ", log " + p.log());
+      watchExit(p, progress);
     }
+  }
+
+  private void watchExit(NodeProcess p, Consumer<String> progress) {
+    p.process().onExit().thenAccept(x -> {
+      if (!closed && processes.stream().anyMatch(q -> q.process() == x)) {
+        progress.accept("WARNING: " + p.what() + " on " + p.node() + " exited with " + x.exitValue() + ", see "
+            + p.log());
+      }
+    });
   }
 
   private static void copyConfig(Path from, Path to) throws IOException {

@@ -261,26 +261,47 @@ public final class LabMain {
     } catch (IllegalStateException e) {
       System.out.println("lab: " + e.getMessage());
     }
+    Optional<LabState.Starting> starting = info.isPresent() ? Optional.empty() : state.starting();
     if (info.isPresent()) {
-      Optional<ProcessHandle> sup = ProcessHandle.of(info.get().pid());
-      if (sup.isPresent() && sup.get().isAlive()) {
-        System.out.println("lab: stopping supervisor pid " + info.get().pid());
-        sup.get().destroy();
-        try {
-          sup.get().onExit().get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-          System.out.println("lab: supervisor did not stop in 60 s; killing it");
-          Sh.kill(sup.get());
-        }
-      }
+      stopSupervisor(info.get().pid(), "");
+    } else if (starting.isPresent()) {
+      stopSupervisor(starting.get().pid(), " (it was still starting)");
     }
-    // What the supervisor did not remove (it was killed, or crashed): this lab's namespaces, processes
-    // and links; with no state at all, every lab's leftovers.
-    List<String> removed = LabNetwork.removeAll(info.map(i -> i.layout().prefix() + "-").orElse(LabLayout.PREFIX_BASE));
+    // What the supervisor did not remove (it was killed, or crashed, or stopped while starting): this lab's
+    // namespaces, processes and links; with no state at all, every lab's leftovers.
+    String prefix = info.map(i -> i.layout().prefix()).or(() -> starting.map(LabState.Starting::prefix))
+        .map(p -> p + "-").orElse(LabLayout.PREFIX_BASE);
+    List<String> removed = LabNetwork.removeAll(prefix);
     removed.forEach(r -> System.out.println("lab: removed leftover " + r));
     state.delete();
     System.out.println("lab: down");
     return 0;
+  }
+
+  /** Whether {@code pid} runs this class (its full /proc cmdline: ProcessHandle.Info may cut a long class path). */
+  private static boolean runsLabMain(long pid) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+          java.nio.charset.StandardCharsets.UTF_8).contains(LabMain.class.getName());
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
+  /** SIGTERM to a lab supervisor (only if that pid still runs {@code LabMain}), SIGKILL after 60 s. */
+  private static void stopSupervisor(long pid, String why) throws Exception {
+    Optional<ProcessHandle> sup = ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(h -> runsLabMain(pid));
+    if (sup.isEmpty()) {
+      return;
+    }
+    System.out.println("lab: stopping supervisor pid " + pid + why);
+    sup.get().destroy();
+    try {
+      sup.get().onExit().get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      System.out.println("lab: supervisor did not stop in 60 s; killing it");
+      Sh.kill(sup.get());
+    }
   }
 
   private static int pod(LabState state, Deque<String> a) throws Exception {

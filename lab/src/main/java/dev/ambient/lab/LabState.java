@@ -102,6 +102,26 @@ final class LabState {
     write(dir.resolve("lab.properties"), p);
   }
 
+  /** A supervisor that is still bringing its lab up: its prefix and pid (lab.properties comes once it is ready). */
+  record Starting(String prefix, long pid) {}
+
+  void writeStarting(Starting s) {
+    Properties p = new Properties();
+    p.setProperty("prefix", s.prefix());
+    p.setProperty("pid", Long.toString(s.pid()));
+    write(dir.resolve("starting.properties"), p);
+  }
+
+  Optional<Starting> starting() {
+    Properties p = read(dir.resolve("starting.properties"));
+    try {
+      return p.isEmpty() ? Optional.empty()
+          : Optional.of(new Starting(p.getProperty("prefix", ""), Long.parseLong(p.getProperty("pid", "0"))));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
   void writePod(Pod pod) {
     Properties p = new Properties();
     p.setProperty("namespace", pod.namespace());

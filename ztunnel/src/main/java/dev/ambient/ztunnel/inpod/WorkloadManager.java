@@ -35,8 +35,10 @@ import org.slf4j.LoggerFactory;
  * The in-pod proxies of this node, keyed by ZDS pod uid (spec §7.2): starts one proxy per added
  * pod, keeps adds idempotent (same netns), replaces a proxy whose pod got a new netns, closes a
  * deleted pod's proxy at once, and after {@code SnapshotSent} removes every proxy the snapshot did
- * not mention. A pod whose workload is not in xDS yet, or whose listeners cannot bind, is acked with
- * the error and kept <em>pending</em>, retried every 5 s.
+ * not mention. A pod whose listeners cannot bind is acked with the error and kept <em>pending</em>,
+ * retried every 5 s. A pod whose workload is not in xDS yet gets its proxy all the same (spec §7.2:
+ * starting the proxy is creating its listeners; the pod's IP, and so its workload, usually appears
+ * only after the CNI ADD that announces it).
  *
  * <p>Also: certificate prefetch for the identities of local HBONE pods (forgotten when the last pod
  * with an identity goes), the {@code workload_manager_*} metrics (§9.2), the {@code workloadState}
@@ -204,17 +206,16 @@ public final class WorkloadManager implements ZdsHandler, AutoCloseable {
 
   /** Starts the proxy, or records the pod as pending; returns the error for the ack. */
   private Optional<String> start(String uid, WorkloadInfo info, PodNetns netns) {
+    // The pod's workload is usually not in xDS yet: its IP becomes known with this very CNI ADD. The proxy
+    // starts anyway (its listeners look the workload up per connection); only the prefetch needs it.
     Optional<LocalPod> workload = lookup.apply(info);
-    if (workload.isEmpty()) {
-      return toPending(uid, info, netns, "workload " + describe(info) + " is not in xDS yet");
-    }
     PodProxy proxy;
     try {
       proxy = factory.start(uid, info, netns);
     } catch (Exception e) {
       return toPending(uid, info, netns, "cannot start the proxy of pod " + uid + " (" + describe(info) + "): " + e.getMessage());
     }
-    Optional<SpiffeId> identity = workload.get().hbone() ? Optional.of(workload.get().identity()) : Optional.empty();
+    Optional<SpiffeId> identity = workload.filter(LocalPod::hbone).map(LocalPod::identity);
     identity.ifPresent(id -> {
       if (identities.merge(id, 1, Integer::sum) == 1) {
         certificates.prefetch(id);

@@ -56,6 +56,8 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
   private final boolean serverFieldSelector;
   private final ScheduledExecutorService worker =
       Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("ambient-pods").factory());
+  /** How long a CNI ADD waits for the informers to show its pod and namespace. */
+  static final java.time.Duration CACHE_WAIT = java.time.Duration.ofSeconds(3);
   private final Map<String, Integer> failures = new ConcurrentHashMap<>();
   private @Nullable SharedIndexInformer<Pod> pods;
   private @Nullable SharedIndexInformer<Namespace> namespaces;
@@ -201,12 +203,17 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
   /** The CNI path (spec §1.8): the pod must be in the cache and eligible, then it is enrolled. */
   @Override
   public void addToMesh(CmdAdd add) throws Exception {
+    // The plugin has just read the pod from the API server, so a miss is this agent's informers lagging (a busy
+    // node, or a pod created right before its sandbox as the lab does): wait for the pod and its namespace for up
+    // to CACHE_WAIT (istio waits 100 ms and lets the kubelet retry the sandbox).
     Pod pod = null;
-    for (int i = 0; i < 10 && pod == null; i++) {
+    long deadline = System.nanoTime() + CACHE_WAIT.toNanos();
+    while (true) {
       pod = current(add.podNamespace(), add.podName());
-      if (pod == null) {
-        Thread.sleep(10);
+      if ((pod != null && namespaceCached(add.podNamespace())) || System.nanoTime() > deadline) {
+        break;
       }
+      Thread.sleep(10);
     }
     if (pod == null) {
       throw new IllegalStateException("pod " + add.podNamespace() + "/" + add.podName() + " not found in the agent's cache");
@@ -301,6 +308,11 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
     }
     return new PodFacts(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), uid == null ? "" : uid,
         sa == null || sa.isEmpty() ? "default" : sa, annotations(pod), ips);
+  }
+
+  private boolean namespaceCached(String namespace) {
+    SharedIndexInformer<Namespace> ns = namespaces;
+    return ns != null && ns.getStore().getByKey(namespace) != null;
   }
 
   private @Nullable Pod current(String namespace, String name) {

@@ -145,4 +145,30 @@ class AmbientPodControllerTest {
     assertThat(events).contains("add shop/web-1 netns=/var/run/netns/t1");
     assertThat(annotation("web-1")).isEqualTo("enabled");
   }
+
+  @Test
+  void cniAddWaitsForLaggingInformersToShowThePodAndItsNamespace() throws Exception {
+    start();
+    // The plugin found the pod in the API server, but this agent's watches have not delivered it (nor its new
+    // namespace) yet: the ADD waits for them instead of failing the pod.
+    Thread creator = Thread.ofPlatform().start(() -> {
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        return;
+      }
+      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("late")
+          .addToLabels(Enrollment.DATAPLANE_MODE, "ambient").endMetadata().build()).create();
+      client.pods().inNamespace("late").resource(new PodBuilder(pod("web-3", "node-a")).editMetadata()
+          .withNamespace("late").endMetadata().build()).create();
+    });
+    try {
+      controller.addToMesh(new CmdAdd("/var/run/netns/t3", "web-3", "late", List.of()));
+    } finally {
+      creator.join();
+      client.pods().inNamespace("late").delete();
+      client.namespaces().withName("late").delete();
+    }
+    assertThat(events).contains("add late/web-3 netns=/var/run/netns/t3");
+  }
 }

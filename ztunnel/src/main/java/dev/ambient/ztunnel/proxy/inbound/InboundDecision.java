@@ -91,11 +91,16 @@ public final class InboundDecision {
     }
   }
 
-  /** Refused by policy (401); {@code connection} is the RBAC tuple that was denied. */
-  public record Denied(Connection connection, Decision.Deny deny) implements Outcome {
+  /**
+   * Refused by policy (401); {@code connection} is the RBAC tuple that was denied, {@code sourceWorkload} the peer
+   * for telemetry (as in {@link Accepted}).
+   */
+  public record Denied(Connection connection, Decision.Deny deny, Optional<Workload> sourceWorkload)
+      implements Outcome {
     public Denied {
       requireNonNull(connection, "connection");
       requireNonNull(deny, "deny");
+      requireNonNull(sourceWorkload, "sourceWorkload");
     }
 
     @Override
@@ -214,10 +219,13 @@ public final class InboundDecision {
     // Step 6: authorization on the final upstream address.
     Connection rbac = new Connection(peerIp, peer.getPort(), arrival, port, Optional.of(request.peerIdentity()),
         local.network());
+    Optional<Workload> source = viaGateway(request, local.network())
+        ? Optional.empty()
+        : local.state().workloadByAddress(new NetworkIp(local.network(), peerIp));
     AuthorizedConnection authorized;
     switch (authorizer.authorize(rbac, self, policies)) {
       case Decision.Deny deny -> {
-        return new Denied(rbac, deny);
+        return new Denied(rbac, deny, source);
       }
       case Decision.Allow allow -> authorized = allow.connection();
     }
@@ -236,9 +244,6 @@ public final class InboundDecision {
       header = Optional.of(new ProxyHeader(peer, dst, Optional.of(request.peerIdentity())));
     }
 
-    Optional<Workload> source = viaGateway(request, local.network())
-        ? Optional.empty()
-        : local.state().workloadByAddress(new NetworkIp(local.network(), peerIp));
     Optional<Service> service = !authority.isIp()
         ? addressed.map(ServiceEntry::service)
         : destinationService(local.state(), self, request.header(FORWARDED).flatMap(Forwarded::host),

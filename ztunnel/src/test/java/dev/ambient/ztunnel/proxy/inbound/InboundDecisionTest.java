@@ -264,6 +264,15 @@ class InboundDecisionTest {
     assertThat(decide(s, local, SVC_HOST + ":80")).isInstanceOf(Denied.class);
   }
 
+  @Test
+  void denied_carriesTheSourceWorkloadForTelemetry() {
+    Workload local = server();
+    policies = Policies.index(Policies.denyAll("default"));
+    Outcome o = decide(state(local, client()), local, POD_IP + ":8080");
+    assertThat(((Denied) o).sourceWorkload()).map(Workload::name).contains("client");
+    assertThat(((Denied) decide(state(local), local, POD_IP + ":8080")).sourceWorkload()).as("unknown peer").isEmpty();
+  }
+
   // --- telemetry facts ---
 
   @Test
