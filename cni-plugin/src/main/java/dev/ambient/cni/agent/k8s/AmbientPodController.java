@@ -44,6 +44,9 @@ import org.jspecify.annotations.Nullable;
  * through the same checks and annotations.
  */
 public final class AmbientPodController implements PodSetup, AutoCloseable {
+  /** The annotation this agent last wrote per {@code namespace/name}, ahead of the informer's view. */
+  private final java.util.Map<String, RedirectionAnnotation> written = new java.util.concurrent.ConcurrentHashMap<>();
+
   private static final Logger LOG = System.getLogger(AmbientPodController.class.getName());
   private static final Duration MIN_BACKOFF = Duration.ofMillis(5);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
@@ -166,6 +169,7 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
   private void reconcile(String namespace, String name, Pod last) throws Exception {
     Pod now = current(namespace, name);
     if (now == null) {
+      written.remove(namespace + "/" + name);
       RedirectionAnnotation was = RedirectionAnnotation.of(annotations(last));
       if (was != null || decide(last).ambient()) {
         setup.removeFromMesh(namespace, name, true);
@@ -173,6 +177,11 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
       return;
     }
     RedirectionAnnotation state = RedirectionAnnotation.of(annotations(now));
+    if (state == RedirectionAnnotation.PENDING && written.get(namespace + "/" + name) == RedirectionAnnotation.ENABLED) {
+      // The informer has not caught up with our own "enabled" patch yet: enrolling again would
+      // redo the whole setup for nothing.
+      state = RedirectionAnnotation.ENABLED;
+    }
     String phase = now.getStatus() == null ? null : now.getStatus().getPhase();
     boolean terminal = "Succeeded".equals(phase) || "Failed".equals(phase);
     if (terminal) {
@@ -267,9 +276,15 @@ public final class AmbientPodController implements PodSetup, AutoCloseable {
       }
     } catch (KubernetesClientException e) {
       if (value == null && e.getCode() == 404) {
+        written.remove(namespace + "/" + name);
         return; // removal from a pod that is gone
       }
       throw e;
+    }
+    if (value == null) {
+      written.remove(namespace + "/" + name);
+    } else {
+      written.put(namespace + "/" + name, value);
     }
   }
 
