@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -41,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * acceptable server identities, destination and source IP. Per key there is at most one handshake
  * in flight; each connection carries at most {@link PoolConfig#maxStreamsPerConnection()} streams,
  * or fewer when the server's SETTINGS_MAX_CONCURRENT_STREAMS is lower; beyond that another
- * connection is opened to the same key. A connection without streams for
+ * connection is opened to the same key. {@link #open(HboneConnectRequest, EventLoop)} keeps one such
+ * pool per event loop (as Envoy keeps one per worker): its connections live on the caller's loop,
+ * so relaying between the caller's TCP channel and the stream never hops threads. A connection without streams for
  * {@link PoolConfig#idleTimeout()} is closed. GOAWAY or a lost connection takes it out of the pool.
  * PING keepalive per {@link Http2Config}.
  *
@@ -62,7 +65,7 @@ public final class HboneClient implements AutoCloseable {
   private final boolean ownsGroup;
   private final PoolConfig config;
   private final Consumer<Bootstrap> socketCustomizer;
-  private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Slot, KeyPool> pools = new ConcurrentHashMap<>();
   /** Every open stream: closed explicitly on {@link #close()}, which also releases DATA nobody read. */
   private final ChannelGroup streams = new DefaultChannelGroup("hbone-client-streams", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
@@ -94,23 +97,56 @@ public final class HboneClient implements AutoCloseable {
    */
   public CompletableFuture<HboneStream> open(HboneConnectRequest request) {
     requireNonNull(request, "request");
-    PoolKey key = request.poolKey();
+    return open(new Slot(request.poolKey(), null), request);
+  }
+
+  /**
+   * {@link #open(HboneConnectRequest)} on a connection that lives on {@code loop}, typically the
+   * event loop of the TCP channel the stream will be relayed to: then both ends of the relay run on
+   * one thread, with no task hand-off and no wake-up per write. Connections are pooled per loop (a
+   * key has at most one connection set per loop). A loop that is not one of this client's event
+   * loops is ignored (the stream then lives on any of the client's loops).
+   */
+  public CompletableFuture<HboneStream> open(HboneConnectRequest request, EventLoop loop) {
+    requireNonNull(request, "request");
+    requireNonNull(loop, "loop");
+    return open(new Slot(request.poolKey(), isOwnLoop(loop) ? loop : null), request);
+  }
+
+  private CompletableFuture<HboneStream> open(Slot slot, HboneConnectRequest request) {
     while (true) {
       if (closed) {
         return CompletableFuture.failedFuture(HboneException.closed("HBONE client"));
       }
-      KeyPool pool = pools.computeIfAbsent(key, k -> new KeyPool(this, k));
+      KeyPool pool = pools.computeIfAbsent(slot, s -> new KeyPool(this, s.key(), s.loop()));
       CompletableFuture<PooledConnection> conn = pool.acquire(request);
       if (conn != null) {
-        return conn.thenCompose(c -> c.openStream(request, key));
+        return conn.thenCompose(c -> c.openStream(request, slot.key()));
       }
     }
   }
 
-  /** Live pooled connections for {@code key}. */
+  private boolean isOwnLoop(EventLoop loop) {
+    if (loop == group) {
+      return true;
+    }
+    for (io.netty.util.concurrent.EventExecutor e : group) {
+      if (e == loop) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Live pooled connections for {@code key} (over all event loops). */
   public int connectionCount(PoolKey key) {
-    KeyPool pool = pools.get(key);
-    return pool == null ? 0 : pool.connectionCount();
+    int n = 0;
+    for (KeyPool pool : pools.values()) {
+      if (pool.key().equals(key)) {
+        n += pool.connectionCount();
+      }
+    }
+    return n;
   }
 
   /** Live pooled connections. */
@@ -118,9 +154,12 @@ public final class HboneClient implements AutoCloseable {
     return pools.values().stream().mapToInt(KeyPool::connectionCount).sum();
   }
 
-  void retire(PoolKey key, KeyPool pool) {
-    pools.remove(key, pool);
+  void retire(KeyPool pool) {
+    pools.remove(new Slot(pool.key(), pool.loop()), pool);
   }
+
+  /** What a {@link KeyPool} is for: a pool key, and the event loop its connections live on (null: any). */
+  private record Slot(PoolKey key, @Nullable EventLoop loop) {}
 
   /** Establishes one connection for {@code pool}: TCP, TLS, HTTP/2 up to the server's SETTINGS. */
   CompletableFuture<PooledConnection> connect(HboneConnectRequest request, KeyPool pool) {
@@ -132,8 +171,9 @@ public final class HboneClient implements AutoCloseable {
     PoolKey key = pool.key();
     InetSocketAddress dst = key.destination();
     Http2Config h2 = config.http2();
+    EventLoop loop = pool.loop();
     Bootstrap b = new Bootstrap()
-        .group(group)
+        .group(loop != null ? loop : group)
         .channel(transport.socketChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)

@@ -1,5 +1,6 @@
 package dev.ambient.hbone;
 
+import io.netty.channel.EventLoop;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The connections of one {@link PoolKey} (spec §4.6).
+ * The connections of one {@link PoolKey} (spec §4.6), on one event loop when the pool has one.
  *
  * <ul>
  *   <li>A request takes a slot on any usable connection below its stream cap.</li>
@@ -24,14 +25,16 @@ import org.jspecify.annotations.Nullable;
 final class KeyPool {
   private final HboneClient client;
   private final PoolKey key;
+  private final @Nullable EventLoop loop;
   private final List<PooledConnection> connections = new ArrayList<>(2);
   private final ArrayDeque<CompletableFuture<PooledConnection>> waiters = new ArrayDeque<>();
   private boolean connecting;
   private boolean retired;
 
-  KeyPool(HboneClient client, PoolKey key) {
+  KeyPool(HboneClient client, PoolKey key, @Nullable EventLoop loop) {
     this.client = client;
     this.key = key;
+    this.loop = loop;
   }
 
   /** A connection with a reserved slot, or null when this pool was retired (ask the client again). */
@@ -178,7 +181,7 @@ final class KeyPool {
   private void maybeRetire() {
     if (connections.isEmpty() && waiters.isEmpty() && !connecting && !retired) {
       retired = true;
-      client.retire(key, this);
+      client.retire(this);
     }
   }
 
@@ -188,5 +191,10 @@ final class KeyPool {
 
   PoolKey key() {
     return key;
+  }
+
+  /** The event loop every connection of this pool is on, or null for any of the client's loops. */
+  @Nullable EventLoop loop() {
+    return loop;
   }
 }

@@ -354,7 +354,7 @@ public final class OutboundProxy implements ProxyListener {
           new HboneConnectRequest(t, h.expectedIdentities(), hop, sourceIp, authority, headers);
       CompletableFuture<HboneStream> opening;
       try {
-        opening = hbone.open(request);
+        opening = hbone.open(request, ch.eventLoop()); // the stream on ch's loop: no thread hop per relayed write
       } catch (RuntimeException e) {
         opening = CompletableFuture.failedFuture(e);
       }
