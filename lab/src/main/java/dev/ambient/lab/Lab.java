@@ -252,10 +252,21 @@ final class Lab implements AutoCloseable {
     writeProcesses();
     watchExit(now, m -> log.warn(m));
     if (!awaitReady(now, READY_TIMEOUT)) {
-      throw new IllegalStateException(what + " on " + now.node() + " not ready " + READY_TIMEOUT.toSeconds()
-          + " s after the restart; see " + now.log());
+      String why = now.process().isAlive() ? "not ready " + READY_TIMEOUT.toSeconds() + " s after the restart"
+          : "exited with " + now.process().exitValue() + " after the restart";
+      throw new IllegalStateException(what + " on " + now.node() + " " + why + "; " + now.log() + " ends with:\n"
+          + lastLines(now.log(), 15));
     }
     return now;
+  }
+
+  private static String lastLines(java.nio.file.Path log, int n) {
+    try {
+      java.util.List<String> lines = java.nio.file.Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+    } catch (IOException | RuntimeException e) {
+      return "(cannot read it: " + e + ")";
+    }
   }
 
   /** The URL that answers 200 once a node process is ready: the agent's /readyz, ztunnel's /healthz/ready. */

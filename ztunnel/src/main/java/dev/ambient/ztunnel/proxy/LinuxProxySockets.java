@@ -82,6 +82,8 @@ public final class LinuxProxySockets implements Sockets {
   @Override
   public Consumer<ServerBootstrap> listener() {
     return b -> {
+      // A restarted ztunnel binds again while its old connections sit in TIME_WAIT.
+      b.option(ChannelOption.SO_REUSEADDR, true);
       applyKeepalive(b::childOption);
       b.childOption(ChannelOption.TCP_NODELAY, true);
       if (origSrc == OrigSrc.DISABLED) {
