@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -107,15 +106,9 @@ class LabMeshNetnsTest {
 
   /** A subnet S in 180..240 whose 198.18.S-S+2 no address or route of this machine uses (other labs may run). */
   private static int freeSubnet() {
-    String used = Sh.check("ip", "-o", "addr") + Sh.check("ip", "route");
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int s = 180 + 3 * ThreadLocalRandom.current().nextInt(21);
-      if (java.util.stream.IntStream.rangeClosed(s, s + 2).noneMatch(o -> used.contains("198.18." + o + "."))) {
-        return s;
-      }
-    }
-    throw new IllegalStateException("no free 198.18.S.0/24 (S in 180..242) on this machine");
+    return FreeSubnets.pick(180, 240, 3, 3);
   }
+
 
   /**
    * The node agent and ztunnel as the reactor built them: {@code java} with the test classpath. The agent installs a

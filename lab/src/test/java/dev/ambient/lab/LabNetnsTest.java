@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -33,7 +32,7 @@ class LabNetnsTest {
       + "while True:\n  c,a=s.accept(); c.sendall(a[0].encode()); c.close()\n";
 
   @TempDir Path tmp;
-  private final int subnet = 10 * ThreadLocalRandom.current().nextInt(10, 18);
+  private final int subnet = FreeSubnets.pick(100, 170, 10, 4);
   private Lab lab;
   private LabState state;
 
