@@ -121,9 +121,11 @@ public final class PodsBench {
     }
     Thread.sleep(settle);
     long rss0 = rssKib(ztunnel);
+    long heap0 = liveHeapKib(ztunnel);
     System.out.printf(Locale.ROOT, "ztunnel pid %d: VmRSS %d KiB with %d warm-up pod(s) (load %s)%n", ztunnel, rss0,
         warmup, loadAverage());
     long rssAtPods = 0;
+    long heapAtPods = -1;
     for (int i = 1; i <= total; i++) {
       lab(Duration.ofSeconds(120), "pod", "add", "p" + i, "--node", "node-0", "--namespace", "bench",
           "--labels", "app=p" + i);
@@ -131,6 +133,7 @@ public final class PodsBench {
         loads.put("after_" + pods + "_pods", loadAverage());
         Thread.sleep(settle);
         rssAtPods = rssKib(ztunnel);
+        heapAtPods = liveHeapKib(ztunnel);
         System.out.printf(Locale.ROOT, "%d pods: VmRSS %d KiB (load %s)%n", i, rssAtPods, loadAverage());
       } else if (i % 10 == 0) {
         System.out.printf(Locale.ROOT, "%d pods added%n", i);
@@ -138,6 +141,7 @@ public final class PodsBench {
     }
     Thread.sleep(settle);
     long rssAtTotal = rssKib(ztunnel);
+    long heapAtTotal = liveHeapKib(ztunnel);
     loads.put("after_" + total + "_pods", loadAverage());
     System.out.printf(Locale.ROOT, "%d pods: VmRSS %d KiB (load %s)%n", total, rssAtTotal, loadAverage());
 
@@ -165,6 +169,11 @@ public final class PodsBench {
     System.out.printf(Locale.ROOT, "ztunnel VmRSS: %d KiB idle, %d KiB with %d pods (%.1f KiB/pod), %d KiB with %d pods"
         + " (%.1f KiB/pod)  goal < %.0f KiB/pod: %s%n", rss0, rssAtPods, pods, PodsFigures.kibPerPod(rss0, rssAtPods, pods),
         rssAtTotal, total, kibPerPod, PodsFigures.KIB_PER_POD_GOAL, PodsFigures.verdict(memPass));
+    if (heap0 >= 0 && heapAtTotal >= 0) {
+      System.out.printf(Locale.ROOT, "ztunnel heap after a full GC: %d KiB, %d KiB with %d pods, %d KiB with %d pods"
+          + " (%.1f KiB/pod over %d pods)%n", heap0, heapAtPods, pods, heapAtTotal, total,
+          PodsFigures.kibPerPod(heap0, heapAtTotal, total), total);
+    }
     System.out.println("warm-up ADD (not counted): " + warmupMs + " ms; load averages: " + loads);
 
     Map<String, Object> r = new LinkedHashMap<>();
@@ -188,6 +197,9 @@ public final class PodsBench {
     r.put("ztunnel_rss_kib", Map.of("idle", rss0, "at_" + pods, rssAtPods, "at_" + total, rssAtTotal,
         "what", "VmRSS of the node's ztunnel after --settle s: idle = with the warm-up pods only"));
     r.put("kib_per_pod", kibPerPod);
+    r.put("ztunnel_live_heap_kib", Map.of("what", "jcmd GC.run then GC.heap_info used (-1: jcmd failed)",
+        "idle", heap0, "at_" + pods, heapAtPods, "at_" + total, heapAtTotal,
+        "kib_per_pod", heap0 >= 0 && heapAtTotal >= 0 ? PodsFigures.kibPerPod(heap0, heapAtTotal, total) : Double.NaN));
     r.put("goals", Map.of("cni_add_p99_ms", PodsFigures.ADD_P99_GOAL_MS, "cni_add_pass", addPass,
         "kib_per_pod", PodsFigures.KIB_PER_POD_GOAL, "kib_per_pod_pass", memPass));
     Files.createDirectories(out);
@@ -204,6 +216,32 @@ public final class PodsBench {
   static long rssKib(long pid) throws IOException {
     return PodsFigures.vmRssKib(Files.readString(Path.of("/proc", Long.toString(pid), "status")))
         .orElseThrow(() -> new IOException("no VmRSS for pid " + pid));
+  }
+
+  /**
+   * ztunnel's used heap right after a full GC ({@code jcmd GC.run}, then {@code GC.heap_info}): what
+   * the pods retain, without the garbage that VmRSS includes. -1 when jcmd fails (reported, not fatal).
+   */
+  static long liveHeapKib(long pid) throws InterruptedException {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    try {
+      jcmdRun(jcmd, pid, "GC.run");
+      return PodsFigures.heapUsedKib(jcmdRun(jcmd, pid, "GC.heap_info")).orElse(-1);
+    } catch (IOException e) {
+      System.err.println("bench pods: jcmd " + pid + ": " + e.getMessage());
+      return -1;
+    }
+  }
+
+  private static String jcmdRun(Path jcmd, long pid, String what) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), what).redirectErrorStream(true).start();
+    p.getOutputStream().close();
+    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      p.destroyForcibly();
+      throw new IOException(what + " failed: " + text.strip());
+    }
+    return text;
   }
 
   static String loadAverage() {

@@ -18,6 +18,7 @@ final class PodsFigures {
 
   private static final Pattern ZDS = Pattern.compile(
       "pod (\\S+) \\(uid [^)]*\\) captured: .*; rules ([0-9.]+) ms, ZDS add to ack ([0-9.]+) ms");
+  private static final Pattern USED = Pattern.compile("used (\\d+)([KMG])");
   private static final Pattern VMRSS = Pattern.compile("(?m)^VmRSS:\\s+(\\d+) kB");
 
   private PodsFigures() {}
@@ -64,6 +65,38 @@ final class PodsFigures {
   static OptionalLong vmRssKib(String status) {
     Matcher m = VMRSS.matcher(status);
     return m.find() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
+  }
+
+  /**
+   * Used heap in KiB from {@code jcmd PID GC.heap_info}: the G1 or ZGC total line, else (Serial,
+   * Parallel) the sum of the generation lines; empty when the text has none.
+   */
+  static OptionalLong heapUsedKib(String heapInfo) {
+    long sum = 0;
+    boolean found = false;
+    for (String line : heapInfo.split("\n")) {
+      String t = line.strip();
+      boolean total = t.startsWith("garbage-first heap") || t.startsWith("ZHeap") || t.startsWith("Shenandoah");
+      boolean generation = t.contains("generation") || t.startsWith("PSYoungGen") || t.startsWith("ParOldGen");
+      if (!total && !generation) {
+        continue;
+      }
+      Matcher m = USED.matcher(t);
+      if (!m.find()) {
+        continue;
+      }
+      long v = Long.parseLong(m.group(1)) * switch (m.group(2)) {
+        case "M" -> 1024L;
+        case "G" -> 1024L * 1024;
+        default -> 1L;
+      };
+      if (total) {
+        return OptionalLong.of(v);
+      }
+      sum += v;
+      found = true;
+    }
+    return found ? OptionalLong.of(sum) : OptionalLong.empty();
   }
 
   /** The pid of {@code what} on {@code node} in the lab's processes.txt ({@code node\twhat\tpid N\tlog}). */

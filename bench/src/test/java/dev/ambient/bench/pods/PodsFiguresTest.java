@@ -42,6 +42,18 @@ class PodsFiguresTest {
   }
 
   @Test
+  void heapUsedFromJcmdHeapInfo() {
+    Map<String, OptionalLong> table = Map.of(
+        "1:\ngarbage-first heap   total reserved 6172672K, committed 73728K, used 26523K [0x0, 0x1)\n"
+            + " region size 4096K, 3 young (12288K), 1 survivors (4096K)\n", OptionalLong.of(26523),
+        " def new generation   total 4928K, used 1000K [0x0)\n  eden space 4416K\n"
+            + " tenured generation   total 10944K, used 2000K [0x0)\n", OptionalLong.of(3000),
+        " ZHeap           used 8M, capacity 40M, max capacity 512M\n", OptionalLong.of(8192),
+        "java.io.IOException: No such process\n", OptionalLong.empty());
+    table.forEach((text, want) -> assertThat(PodsFigures.heapUsedKib(text)).as(text).isEqualTo(want));
+  }
+
+  @Test
   void percentilesNearestRank() {
     List<Double> fifty = new ArrayList<>();
     for (int i = 50; i >= 1; i--) {
