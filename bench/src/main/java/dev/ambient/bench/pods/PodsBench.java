@@ -102,6 +102,8 @@ public final class PodsBench {
     } finally {
       b.labDown();
     }
+    // The lab's supervisor log (<state dir>.log) outlives lab down for failed starts; a finished run removes it.
+    Files.deleteIfExists(state.resolveSibling(state.getFileName() + ".log"));
     System.exit(rc);
   }
 
