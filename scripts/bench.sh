@@ -4,6 +4,7 @@
 #   jmh    JMH microbenchmarks of the hot paths (args go to org.openjdk.jmh.Main)
 #   xds    the control plane at scale: full sync time, bytes, client heap per workload, change propagation
 #   l4     L4 through two ztunnels in node netns vs. direct vs. an HAProxy mTLS pair (root)
+#   pods   pod start cost (CNI ADD, ZDS add to ack) and ztunnel memory per enrolled pod in a 1-node lab (root)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RESULTS="$ROOT/bench/results"
@@ -53,13 +54,24 @@ suites:
                    hold 2,000)  --rate N --connections C (default 1000, 4)  --hold N (default 10000)
                    --legs abc  --haproxy-threads T (default 1)  --ztunnel-jvm-opts "..."
                    --ready-timeout S (default 90)  --keep (keep configs and logs)  --out DIR
+  pods    (root) a 1-node ./ambient lab (own state dir /run/ambient-lab-bench-pods, subnet 120) with the real
+          plugin, node agent and shared-mode ztunnel; adds --pods ambient pods one after another (lab pod add),
+          timing each CNI ADD as the runtime sees it (the plugin exec), reads the agent's "ZDS add to ack"
+          time per pod (AddWorkload sent to ztunnel's ack, sent once the pod's listeners are bound), and
+          ztunnel's VmRSS after the warm-up pod, with --pods and --total idle enrolled pods (KiB per pod). Median
+          and p99 are printed against the goals (ADD p99 < 300 ms, < 200 KiB per pod); JSON goes to
+          bench/results/pods-<UTC>.json. lab down at the end, also on failure and Ctrl-C. Exit 3 on a FAIL.
+          options: --pods N (timed, default 50)  --total N (default 100)  --warmup N (pods added before the
+                   timing and the idle RSS reading, not counted; default 1: the first ADD with a new plugin jar
+                   builds its AppCDS archive)  --settle S (wait before each RSS reading, default 10)
+                   --subnet S (default 120)  --state DIR
 USAGE
 }
 
 suite="${1:-}"; [[ $# -gt 0 ]] && shift
 case "$suite" in
   ""|-h|--help|help) usage; exit 0 ;;
-  hbone|jmh|xds|l4) ;;
+  hbone|jmh|xds|l4|pods) ;;
   *) usage >&2; echo "ambient bench: unknown suite '$suite'" >&2; exit 2 ;;
 esac
 for a in "$@"; do [[ "$a" == "-h" || "$a" == "--help" ]] && { usage; exit 0; }; done
@@ -141,6 +153,19 @@ case "$suite" in
     trap 'exit 143' TERM
     "$JAVA" "${JOPTS[@]}" -Xmx512m -Dbench.command="./ambient bench l4 $*" \
       -cp "$CP" dev.ambient.bench.l4.L4Bench --out "$RESULTS" --prefix "$PREFIX" --ambient "$ROOT/ambient" "$@"
+    ;;
+  pods)
+    [[ $(id -u) -eq 0 ]] || { echo "ambient bench pods: needs root (./ambient lab)" >&2; exit 1; }
+    cd "$ROOT"
+    PODS_STATE=/run/ambient-lab-bench-pods
+    for ((i = 1; i <= $#; i++)); do [[ "${!i}" == --state ]] && { j=$((i + 1)); PODS_STATE="${!j}"; }; done
+    # The JVM runs lab down itself (also from its shutdown hook); this is the backstop if it is killed.
+    cleanup() { AMBIENT_LAB_DIR="$PODS_STATE" "$ROOT/ambient" lab down >/dev/null 2>&1 || true; }
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    "$JAVA" "${JOPTS[@]}" -Xmx256m -Dbench.command="./ambient bench pods $*" \
+      -cp "$CP" dev.ambient.bench.pods.PodsBench --out "$RESULTS" --ambient "$ROOT/ambient" "$@"
     ;;
   xds)
     cd "$ROOT"

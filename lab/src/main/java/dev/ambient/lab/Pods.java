@@ -167,11 +167,31 @@ final class Pods {
     Map<String, String> env = new LinkedHashMap<>(CniInvocation.env(command, sandbox, binDir));
     install.pluginJar().ifPresent(j -> env.put("ISTIO_CNI_JAR", j.toString()));
     List<String> plugin = install.plugin(binDir);
+    long start = System.nanoTime();
     Sh.Result r = Sh.run(Sh.inNetns(l.nodeNetns(pod.node()), plugin), env,
         CniInvocation.stdin(conflist, entry, sandbox), Duration.ofSeconds(60));
+    recordTiming(command, pod, System.nanoTime() - start, r.exitCode());
     if (!r.ok()) {
       throw new IllegalStateException("CNI " + command + " of " + pod.namespace() + "/" + pod.name()
           + " failed (istio-cni exit " + r.exitCode() + "): " + CniInvocation.errorText(r.output()));
+    }
+  }
+
+  /**
+   * With {@code AMBIENT_LAB_CNI_TIMINGS=FILE} (for {@code ./ambient bench pods}), appends
+   * {@code COMMAND NS/NAME MICROS EXIT} per plugin exec: the wall time as the runtime sees it (the exec
+   * into the node's namespace included).
+   */
+  private static void recordTiming(String command, LabState.Pod pod, long nanos, int exit) {
+    String file = System.getenv("AMBIENT_LAB_CNI_TIMINGS");
+    if (file == null || file.isEmpty()) {
+      return;
+    }
+    try {
+      Files.writeString(Path.of(file), command + " " + pod.namespace() + "/" + pod.name() + " " + nanos / 1000 + " "
+          + exit + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      System.err.println("lab: cannot record the CNI timing in " + file + ": " + e.getMessage());
     }
   }
 

@@ -85,6 +85,7 @@ public final class NodeAgent implements PodSetup {
     PodNetns netns = netnsOf(add, pod);
     PodAddresses addresses = addresses(add, pod);
     RedirectionRules.Options options = PodOptions.forPod(defaults, pod.annotations());
+    long t0 = System.nanoTime();
     try {
       rules.apply(netns, addresses, options);
     } catch (IOException | RuntimeException e) {
@@ -92,9 +93,13 @@ public final class NodeAgent implements PodSetup {
       throw new IOException("installing the redirection rules in " + netns.path() + " failed: " + e.getMessage(), e);
     }
     captured.put(key, new Captured(pod.uid(), netns, addresses));
+    long t1 = System.nanoTime();
     await(zds.addPod(pod.uid(), workloadInfo(pod), netns.path()), "ztunnel did not take pod " + key);
+    long t2 = System.nanoTime();
     hostRules.addPod(pod.uid(), addresses);
-    log.info("pod {} (uid {}) captured: netns {}, addresses {}", key, pod.uid(), netns.path(), addresses.addresses());
+    // the timings are read by ./ambient bench pods ("ZDS add to ack": ztunnel acks once the pod's listeners are bound)
+    log.info("pod {} (uid {}) captured: netns {}, addresses {}; rules {} ms, ZDS add to ack {} ms", key, pod.uid(),
+        netns.path(), addresses.addresses(), (t1 - t0) / 1_000 / 1000.0, (t2 - t1) / 1_000 / 1000.0);
   }
 
   @Override

@@ -72,7 +72,11 @@ final class CniPlugin {
       log.debug(command + " container " + env.getOrDefault("CNI_CONTAINERID", "")
           + " pod " + args.podNamespace() + "/" + args.podName());
       if (command.equals("ADD")) {
+        long t0 = System.nanoTime();
         add(config, args, log);
+        if (log.debugEnabled()) {
+          log.debug("ADD took " + millis(t0) + " ms in main" + PluginLog.sinceLaunch());
+        }
       }
       Map<String, Object> prev = config.prevResult();
       return new Outcome(0, Json.write(CniVersions.resultFor(prev == null ? Map.of() : prev, config.cniVersion())));
@@ -124,7 +128,9 @@ final class CniPlugin {
     if (!config.ambientEnabled()) {
       return;
     }
+    long tLookup = System.nanoTime();
     PodLookup.Facts facts = lookup(config, ns, name, log);
+    log.debug("API lookup of " + ns + "/" + name + " took " + millis(tLookup) + " ms");
     if (facts == null) {
       return;
     }
@@ -142,10 +148,11 @@ final class CniPlugin {
       throw new CniError(CniError.DECODING_FAILURE, "cannot read prevResult.ips", e.getMessage());
     }
     String failure;
+    long tAgent = System.nanoTime();
     try {
       AgentClient.Response r = new AgentClient(config.eventSocket(), AgentClient.TIMEOUT).post("/cmdadd", body.toJson());
       if (r.status() == 200) {
-        log.info("pod " + ns + "/" + name + " handed to the node agent");
+        log.info("pod " + ns + "/" + name + " handed to the node agent (" + millis(tAgent) + " ms)");
         return;
       }
       failure = "agent answered " + r.status() + (r.body().isEmpty() ? "" : ": " + r.body());
@@ -183,6 +190,11 @@ final class CniPlugin {
       throw new CniError(CniError.INTERNAL, "cannot tell whether pod " + ns + "/" + name + " is ambient: " + last);
     }
     return null;
+  }
+
+  private static String millis(long startNanos) {
+    long micros = (System.nanoTime() - startNanos) / 1_000;
+    return micros / 1000 + "." + (micros % 1000) / 100;
   }
 
   /** The cniVersion of stdin if it is readable JSON with one, else empty. */

@@ -7,9 +7,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +14,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -30,20 +26,24 @@ import org.jspecify.annotations.Nullable;
 /**
  * Reads the pod and namespace from the API server with the kubeconfig the agent writes for the
  * plugin ({@code <run dir>/istio-cni-kubeconfig}: one cluster with {@code server} and
- * {@code certificate-authority-data}, one user with {@code token}). Uses the JDK's HTTP client, loaded
- * only for pods that need the lookup.
+ * {@code certificate-authority-data}, one user with {@code token}). Both GETs go over one
+ * {@link ApiConnection} (plain HTTP, or TLS trusting only that CA), opened per lookup.
  */
 final class KubeApiLookup implements PodLookup {
-  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+  static final int TIMEOUT_MILLIS = 5_000;
 
-  private final URI server;
+  private final String host;
+  private final int port;
+  private final String basePath;
+  private final @Nullable SSLContext tls;
   private final @Nullable String token;
-  private final HttpClient client;
 
-  private KubeApiLookup(URI server, @Nullable String token, HttpClient client) {
-    this.server = server;
+  private KubeApiLookup(String host, int port, String basePath, @Nullable SSLContext tls, @Nullable String token) {
+    this.host = host;
+    this.port = port;
+    this.basePath = basePath;
+    this.tls = tls;
     this.token = token;
-    this.client = client;
   }
 
   static KubeApiLookup fromKubeconfig(Path kubeconfig) throws IOException {
@@ -52,16 +52,33 @@ final class KubeApiLookup implements PodLookup {
     if (server == null) {
       throw new IOException(kubeconfig + " names no cluster server");
     }
-    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(TIMEOUT);
-    String ca = kv.get("certificate-authority-data");
-    if (ca != null && server.startsWith("https:")) {
+    URI uri;
+    try {
+      uri = new URI(server);
+    } catch (java.net.URISyntaxException e) {
+      throw new IOException("bad server '" + server + "' in " + kubeconfig + ": " + e.getMessage(), e);
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme();
+    String host = uri.getHost();
+    if (!(scheme.equals("http") || scheme.equals("https")) || host == null) {
+      throw new IOException("server '" + server + "' in " + kubeconfig + " is not an http(s)://host[:port] URL");
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    boolean https = scheme.equals("https");
+    SSLContext tls = null;
+    if (https) {
+      String ca = kv.get("certificate-authority-data");
       try {
-        b.sslContext(trusting(Base64.getMimeDecoder().decode(ca)));
+        tls = ca == null ? SSLContext.getDefault() : trusting(Base64.getMimeDecoder().decode(ca));
       } catch (GeneralSecurityException | IllegalArgumentException e) {
         throw new IOException("bad certificate-authority-data in " + kubeconfig + ": " + e.getMessage(), e);
       }
     }
-    return new KubeApiLookup(URI.create(server.endsWith("/") ? server : server + "/"), kv.get("token"), b.build());
+    String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+    return new KubeApiLookup(host, uri.getPort() > 0 ? uri.getPort() : https ? 443 : 80,
+        path.endsWith("/") ? path : path + "/", tls, kv.get("token"));
   }
 
   /** The first value of each {@code key: value} line (enough for the flat kubeconfig we write). */
@@ -102,8 +119,12 @@ final class KubeApiLookup implements PodLookup {
   @Override
   public Facts lookup(String namespace, String name) throws IOException, InterruptedException {
     String ns = URLEncoder.encode(namespace, StandardCharsets.UTF_8);
-    Map<String, Object> pod = get("api/v1/namespaces/" + ns + "/pods/" + URLEncoder.encode(name, StandardCharsets.UTF_8));
-    Map<String, Object> nsObj = get("api/v1/namespaces/" + ns);
+    Map<String, Object> pod;
+    Map<String, Object> nsObj;
+    try (ApiConnection c = new ApiConnection(host, port, tls, TIMEOUT_MILLIS)) {
+      pod = get(c, "api/v1/namespaces/" + ns + "/pods/" + URLEncoder.encode(name, StandardCharsets.UTF_8));
+      nsObj = get(c, "api/v1/namespaces/" + ns);
+    }
     Map<String, Object> meta = metadata(pod);
     Map<String, Object> spec = Json.object(pod, "spec");
     List<String> containers = new ArrayList<>();
@@ -119,20 +140,15 @@ final class KubeApiLookup implements PodLookup {
     return new Facts(info, strings(metadata(nsObj), "labels"));
   }
 
-  private Map<String, Object> get(String path) throws IOException, InterruptedException {
-    HttpRequest.Builder r = HttpRequest.newBuilder(server.resolve(path)).timeout(TIMEOUT)
-        .header("Accept", "application/json").GET();
-    if (token != null && !token.isEmpty()) {
-      r.header("Authorization", "Bearer " + token);
-    }
-    HttpResponse<String> resp = client.send(r.build(), HttpResponse.BodyHandlers.ofString());
-    if (resp.statusCode() != 200) {
-      throw new IOException("GET /" + path + " answered " + resp.statusCode());
+  private Map<String, Object> get(ApiConnection c, String path) throws IOException {
+    ApiConnection.Response resp = c.get(basePath + path, token);
+    if (resp.status() != 200) {
+      throw new IOException("GET " + basePath + path + " answered " + resp.status());
     }
     try {
-      return Json.parseObject(resp.body());
+      return Json.parseObject(resp.text());
     } catch (JsonException e) {
-      throw new IOException("GET /" + path + ": " + e.getMessage(), e);
+      throw new IOException("GET " + basePath + path + ": " + e.getMessage(), e);
     }
   }
 

@@ -28,6 +28,24 @@ final class PluginLog {
     this.debug = level.equalsIgnoreCase("debug");
   }
 
+  boolean debugEnabled() {
+    return debug;
+  }
+
+  /**
+   * Wall time since the launcher started ({@code -Distio.cni.launched=$EPOCHREALTIME}, seconds with a
+   * fraction), e.g. "212 ms since the launcher started", or "" when not launched by it.
+   */
+  static String sinceLaunch() {
+    String v = System.getProperty("istio.cni.launched", "");
+    try {
+      long micros = new java.math.BigDecimal(v.replace(',', '.')).movePointRight(6).longValue();
+      return ", " + (System.currentTimeMillis() - micros / 1000) + " ms since the launcher started";
+    } catch (NumberFormatException e) {
+      return "";
+    }
+  }
+
   void debug(String msg) {
     if (debug) {
       write("debug", msg);
