@@ -54,6 +54,11 @@ suites:
                    hold 2,000)  --rate N --connections C (default 1000, 4)  --hold N (default 10000)
                    --legs abc  --haproxy-threads T (default 1)  --ztunnel-jvm-opts "..."
                    --ready-timeout S (default 90)  --keep (keep configs and logs)  --out DIR
+                   --inpod: leg (d) through the real in-pod mesh: a 2-node ./ambient lab (shared-mode
+                   ztunnels, pods captured by the CNI plugin), client pod on node-0, server pod (iperf3 -s, HTTP)
+                   on node-1, same iperf3/hey to the server pod IP; CPU and RSS of the two node ztunnels; lab down
+                   at the end, also on failure  --lab-subnet S (default 130)  --lab-state DIR
+                   (default /run/ambient-lab-bench-l4)  (--legs abd works too)
   pods    (root) a 1-node ./ambient lab (own state dir /run/ambient-lab-bench-pods, subnet 120) with the real
           plugin, node agent and shared-mode ztunnel; adds --pods ambient pods one after another (lab pod add),
           timing each CNI ADD as the runtime sees it (the plugin exec), reads the agent's "ZDS add to ack"

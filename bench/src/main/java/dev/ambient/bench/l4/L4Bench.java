@@ -54,7 +54,8 @@ public final class L4Bench {
   static final String ZTUNNEL_PORTS = "15000,15001,15006,15008,15020,15021";
 
   enum Leg {
-    DIRECT("a", "direct"), HAPROXY("b", "HAProxy mTLS pair"), ZTUNNEL("c", "ztunnel pair");
+    DIRECT("a", "direct"), HAPROXY("b", "HAProxy mTLS pair"), ZTUNNEL("c", "ztunnel pair"),
+    INPOD("d", "in-pod lab pods");
 
     final String key;
     final String label;
@@ -71,7 +72,7 @@ public final class L4Bench {
 
   record Options(int reps, int durationSeconds, int rate, int connections, int holdConnections, String legs,
       Path out, boolean keep, String prefix, Path ambient, int haproxyThreads, String ztunnelJvmOpts,
-      int readyTimeoutSeconds, String command) {}
+      int readyTimeoutSeconds, int labSubnet, Path labState, String command) {}
 
   /** What one leg collected. */
   static final class LegData {
@@ -103,6 +104,8 @@ public final class L4Bench {
   private final Map<Leg, LegData> legs = new EnumMap<>(Leg.class);
   private @Nullable NetnsTopology net;
   private boolean captureInstalled;
+  private @Nullable String podServerIp;
+  private boolean labStarted;
   private volatile boolean keepWork;
   private volatile boolean shuttingDown;
 
@@ -153,14 +156,18 @@ public final class L4Bench {
     System.out.println("""
         usage: ./ambient bench l4 [--reps R] [--duration S] [--quick] [--rate N] [--connections C]
                                   [--hold N] [--legs abc] [--haproxy-threads T] [--ztunnel-jvm-opts "..."]
-                                  [--keep] [--out DIR]
+                                  [--inpod] [--lab-subnet S] [--lab-state DIR] [--keep] [--out DIR]
           --reps        recorded runs per leg and measurement; the median is reported (default 3)
           --duration    seconds per iperf3 and per hey run (default 10)
           --quick       smoke run: --reps 1 --duration 3 --hold 2000
           --rate        requests/s of the fixed-rate latency runs (default 1000)
           --connections hey connections (workers) sharing that rate (default 4)
           --hold        connections opened and held for the RSS figure (default 10000)
-          --legs        which of a (direct), b (HAProxy), c (ztunnel) to run (default abc)
+          --legs        which of a (direct), b (HAProxy), c (ztunnel), d (in-pod) to run (default abc)
+          --inpod       add leg d: a 2-node ./ambient lab (shared-mode ztunnels, pods captured by the CNI
+                        plugin), client pod on node-0, server pod on node-1, traffic to the server pod's IP
+          --lab-subnet  the lab's subnet S of leg d (198.18.S.0/24, pods S+1, S+2; default 130)
+          --lab-state   the lab's state directory of leg d (default /run/ambient-lab-bench-l4)
           --haproxy-threads  nbthread of each HAProxy (default 1)
           --ztunnel-jvm-opts JVM flags of the ztunnels (AMBIENT_JAVA_OPTS; default: the launcher's)
           --ready-timeout    seconds to wait for a ztunnel's /healthz/ready (default 90)
@@ -182,6 +189,9 @@ public final class L4Bench {
     int haproxyThreads = 1;
     String ztunnelJvmOpts = "";
     int readyTimeout = 90;
+    int labSubnet = 130;
+    Path labState = Path.of("/run/ambient-lab-bench-l4");
+    boolean inpod = false;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -203,6 +213,9 @@ public final class L4Bench {
         case "--haproxy-threads" -> haproxyThreads = Integer.parseInt(value(args, ++i, a));
         case "--ztunnel-jvm-opts" -> ztunnelJvmOpts = value(args, ++i, a);
         case "--ready-timeout" -> readyTimeout = Integer.parseInt(value(args, ++i, a));
+        case "--inpod" -> inpod = true;
+        case "--lab-subnet" -> labSubnet = Integer.parseInt(value(args, ++i, a));
+        case "--lab-state" -> labState = Path.of(value(args, ++i, a)).toAbsolutePath();
         case "-h", "--help" -> {
           usage();
           System.exit(0);
@@ -219,12 +232,19 @@ public final class L4Bench {
     if (rate % connections != 0) {
       throw new IllegalArgumentException("--rate must be a multiple of --connections (hey rate-limits per connection)");
     }
-    if (!legs.matches("[abc]+")) {
-      throw new IllegalArgumentException("--legs takes letters of abc, got " + legs);
+    if (inpod && !legs.contains("d")) {
+      legs = legs + "d";
+    }
+    if (!legs.matches("[abcd]+")) {
+      throw new IllegalArgumentException("--legs takes letters of abcd, got " + legs);
+    }
+    if (labSubnet < 2 || labSubnet > 250) {
+      throw new IllegalArgumentException("--lab-subnet must be 2..250 (198.18.S.0/24, pods in S+1 and S+2), got "
+          + labSubnet);
     }
     String command = System.getProperty("bench.command", "L4Bench " + String.join(" ", args));
     return new Options(reps, duration, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
-        ztunnelJvmOpts, readyTimeout, command);
+        ztunnelJvmOpts, readyTimeout, labSubnet, labState, command);
   }
 
   private static String value(String[] args, int i, String option) {
@@ -283,6 +303,9 @@ public final class L4Bench {
     if (legs.containsKey(Leg.ZTUNNEL)) {
       startZtunnelPair(legs.get(Leg.ZTUNNEL));
     }
+    if (legs.containsKey(Leg.INPOD)) {
+      startInpod(legs.get(Leg.INPOD));
+    }
     for (LegData d : legs.values()) {
       for (long pid : d.proxyPids) {
         d.rssStart.put(processName(pid), ProcStats.rssBytes(pid));
@@ -325,7 +348,7 @@ public final class L4Bench {
     }
     if (hold > 0) {
       for (LegData d : active) {
-        if (!d.proxyPids.isEmpty()) {
+        if (!d.proxyPids.isEmpty() && d.leg != Leg.INPOD) {
           holdConnections(d);
         }
       }
@@ -338,7 +361,24 @@ public final class L4Bench {
   // ---- legs ----------------------------------------------------------------------------------
 
   private String host(Leg leg) {
+    if (leg == Leg.INPOD) {
+      if (podServerIp == null) {
+        throw new IllegalStateException("no server pod");
+      }
+      return podServerIp;
+    }
     return leg == Leg.HAPROXY ? "127.0.0.1" : net().nodeAddress(SERVER);
+  }
+
+  /** Runs a client command: in the client node, or for leg d in the client pod ({@code lab exec}). */
+  private String clientExec(Leg leg, int seconds, String... cmd) throws IOException, InterruptedException {
+    Duration timeout = Duration.ofSeconds(seconds + 40);
+    if (leg != Leg.INPOD) {
+      return net().tryExec(CLIENT, timeout, cmd).output();
+    }
+    List<String> args = new ArrayList<>(List.of("exec", InPodLab.CLIENT_POD, "--namespace", InPodLab.NAMESPACE, "--"));
+    args.addAll(List.of(cmd));
+    return lab(timeout, false, args.toArray(String[]::new));
   }
 
   private int httpPort(Leg leg) {
@@ -349,28 +389,28 @@ public final class L4Bench {
     return leg == Leg.HAPROXY ? HAP_CLIENT_IPERF : IPERF_PORT;
   }
 
-  private IperfResult iperf(LegData d, int seconds) {
+  private IperfResult iperf(LegData d, int seconds) throws IOException, InterruptedException {
     capture(d.leg == Leg.ZTUNNEL);
     try {
-      NetnsTopology.ExecResult r = net().tryExec(CLIENT, Duration.ofSeconds(seconds + 40), "iperf3", "-c",
+      String out = clientExec(d.leg, seconds, "iperf3", "-c",
           host(d.leg), "-p", Integer.toString(iperfPort(d.leg)), "-t", Integer.toString(seconds), "-O", "1", "-J");
-      return IperfResult.parse(r.output());
+      return IperfResult.parse(out);
     } finally {
       capture(false);
     }
   }
 
-  private HeyResult hey(LegData d, int seconds) {
+  private HeyResult hey(LegData d, int seconds) throws IOException, InterruptedException {
     capture(d.leg == Leg.ZTUNNEL);
     try {
       String url = "http://" + host(d.leg) + ":" + httpPort(d.leg) + "/";
-      NetnsTopology.ExecResult r = net().tryExec(CLIENT, Duration.ofSeconds(seconds + 40), "hey", "-z", seconds + "s",
+      String out = clientExec(d.leg, seconds, "hey", "-z", seconds + "s",
           "-c", Integer.toString(opt.connections), "-q", Integer.toString(opt.rate / opt.connections),
           "-disable-compression", url);
-      HeyResult h = HeyResult.parse(r.output());
+      HeyResult h = HeyResult.parse(out);
       if (h.ok() == 0) {
         throw new IllegalStateException(d.leg.title() + ": no 200 responses from " + url + ": "
-            + HeyResult.abbreviate(r.output()));
+            + HeyResult.abbreviate(out));
       }
       return h;
     } finally {
@@ -405,6 +445,108 @@ public final class L4Bench {
         holder.destroyForcibly();
       }
       capture(false);
+    }
+  }
+
+  // ---- in-pod lab (leg d) ----------------------------------------------------------------------
+
+  /**
+   * Leg d: {@code lab up --nodes 2}, the server pod on node-1 (iperf3 -s and the fixed-response HTTP
+   * server, both in the pod), the client pod on node-0; both captured (the lab's namespaces are
+   * ambient). The proxies measured are the two node ztunnels (pids from the lab's processes.txt).
+   * A failure here marks the leg failed and the other legs go on.
+   */
+  private void startInpod(LegData d) throws InterruptedException {
+    try {
+      System.out.println("bench l4: lab up --nodes 2 --subnet " + opt.labSubnet() + " (state " + opt.labState() + ")");
+      labStarted = true;
+      lab(Duration.ofSeconds(300), true, "up", "--nodes", "2", "--subnet", Integer.toString(opt.labSubnet()));
+      String processes = Files.readString(opt.labState().resolve("processes.txt"));
+      for (String node : List.of("node-0", "node-1")) {
+        d.proxyPids.add(InPodLab.pid(processes, node, "ztunnel").orElseThrow(() -> new IllegalStateException(
+            "no ztunnel of " + node + " in processes.txt:\n" + processes)));
+      }
+      List<String> server = new ArrayList<>(List.of("pod", "add", InPodLab.SERVER_POD, "--node", "node-1",
+          "--namespace", InPodLab.NAMESPACE, "--labels", "app=" + InPodLab.SERVER_POD, "--", "sh", "-c"));
+      List<String> http = new ArrayList<>(List.of(javaBin(), "--enable-native-access=ALL-UNNAMED",
+          "--sun-misc-unsafe-memory-access=allow", "-Xmx256m", "-XX:+UseSerialGC", "-cp",
+          System.getProperty("java.class.path"), FixedResponseServer.class.getName(), "0.0.0.0",
+          Integer.toString(HTTP_PORT), "1024"));
+      server.add("iperf3 -s -p " + IPERF_PORT + " -D && exec " + String.join(" ", http));
+      podServerIp = InPodLab.podIp(lab(Duration.ofSeconds(120), true, server.toArray(String[]::new)))
+          .orElseThrow(() -> new IllegalStateException("lab pod add printed no pod IP"));
+      String client = InPodLab.podIp(lab(Duration.ofSeconds(120), true, "pod", "add", InPodLab.CLIENT_POD, "--node",
+          "node-0", "--namespace", InPodLab.NAMESPACE, "--labels", "app=" + InPodLab.CLIENT_POD)).orElse("?");
+      awaitPodListening(HTTP_PORT);
+      awaitPodListening(IPERF_PORT);
+      System.out.printf("(d): client pod %s on node-0, server pod %s on node-1, node ztunnels pids %s%n", client,
+          podServerIp, d.proxyPids);
+    } catch (IOException | RuntimeException e) {
+      d.status = "failed: " + e.getMessage();
+      System.out.println("(d) " + d.status);
+    }
+  }
+
+  private void awaitPodListening(int port) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      String out = lab(Duration.ofSeconds(30), false, "exec", InPodLab.SERVER_POD, "--namespace", InPodLab.NAMESPACE,
+          "--", "ss", "-Hltn", "sport = :" + port);
+      if (out.contains(":" + port)) {
+        return;
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("server pod: nothing listens on " + port + " in 60 s; see "
+        + opt.labState().resolve("pods"));
+  }
+
+  /** {@code ./ambient lab ARGS} with leg d's state directory; its output (a failure throws when {@code check}). */
+  private String lab(Duration timeout, boolean check, String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(opt.ambient().toString(), "lab"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("AMBIENT_LAB_DIR", opt.labState().toString());
+    Process p = pb.start();
+    p.getOutputStream().close();
+    // read on another thread so that the timeout holds even when the command hangs with its output open
+    var output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return "";
+      }
+    });
+    if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      throw new IOException("lab " + args[0] + " did not finish in " + timeout.toSeconds() + " s");
+    }
+    String text;
+    try {
+      text = output.get(10, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      text = "";
+    }
+    if (check && p.exitValue() != 0) {
+      throw new IOException("lab " + String.join(" ", args.length > 6 ? List.of(args).subList(0, 6) : List.of(args))
+          + " exited " + p.exitValue() + ": " + text.strip());
+    }
+    return text;
+  }
+
+  private void labDown() {
+    if (!labStarted) {
+      return;
+    }
+    labStarted = false;
+    try {
+      System.out.println("bench l4: lab down");
+      lab(Duration.ofSeconds(120), true, "down");
+    } catch (IOException | RuntimeException e) {
+      System.err.println("bench l4: lab down failed: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -673,6 +815,7 @@ public final class L4Bench {
       }
     }
     rootChildren.clear();
+    labDown();
     if (net != null) {
       net.close();
     }
@@ -718,6 +861,8 @@ public final class L4Bench {
     ratio(ratios, "b_over_a", summaries.get(Leg.HAPROXY), summaries.get(Leg.DIRECT));
     ratio(ratios, "c_over_a", summaries.get(Leg.ZTUNNEL), summaries.get(Leg.DIRECT));
     ratio(ratios, "c_over_b", summaries.get(Leg.ZTUNNEL), summaries.get(Leg.HAPROXY));
+    ratio(ratios, "d_over_a", summaries.get(Leg.INPOD), summaries.get(Leg.DIRECT));
+    ratio(ratios, "d_over_b", summaries.get(Leg.INPOD), summaries.get(Leg.HAPROXY));
     StringBuilder rs = new StringBuilder();
     ratios.forEach((k, v) -> rs.append(String.format(Locale.ROOT, "  %s = %.3f", k.replace("_over_", ")/("), v)));
     System.out.println("throughput ratios:" + (rs.isEmpty() ? " n/a" : rs.toString().replace("  ", "  (").replace(" =", ") =")));
@@ -751,7 +896,13 @@ public final class L4Bench {
         + " control plane on 198.18.0.1:15012; service VIP " + SERVICE_VIP);
     config.put("response_bytes", 1024);
     config.put("latency_resolution_ms", 0.1);
-    config.put("order", "one warm-up per leg, then iperf3 rounds a,b,c, then hey rounds a,b,c");
+    config.put("order", "one warm-up per leg, then iperf3 rounds a,b,c,d, then hey rounds a,b,c,d");
+    if (legs.containsKey(Leg.INPOD)) {
+      config.put("inpod", "leg d: ./ambient lab up --nodes 2 --subnet " + opt.labSubnet() + " (state " + opt.labState()
+          + "); client pod " + InPodLab.CLIENT_POD + " on node-0, server pod " + InPodLab.SERVER_POD + " on node-1 ("
+          + podServerIp + "; iperf3 -s and FixedResponseServer in the pod), namespace " + InPodLab.NAMESPACE
+          + " (ambient); proxies = the two node ztunnels (shared mode); no connection hold");
+    }
     j.put("config", config);
     Map<String, Object> legJson = new LinkedHashMap<>();
     for (LegData d : legs.values()) {

@@ -67,9 +67,42 @@ class L4BenchTest {
 
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--rate", "1001"}))
         .hasMessageContaining("multiple of --connections");
-    assertThatThrownBy(() -> L4Bench.parse(new String[] {"--legs", "ad"})).hasMessageContaining("--legs");
+    assertThatThrownBy(() -> L4Bench.parse(new String[] {"--legs", "ae"})).hasMessageContaining("--legs");
+    assertThatThrownBy(() -> L4Bench.parse(new String[] {"--inpod", "--lab-subnet", "0"}))
+        .hasMessageContaining("--lab-subnet");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--reps"})).hasMessageContaining("--reps needs a value");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--bogus"})).hasMessageContaining("unknown option --bogus");
+  }
+
+  @Test
+  void inpodAddsLegDWithItsLab() {
+    L4Bench.Options o = L4Bench.parse(new String[] {"--legs", "ab", "--inpod", "--lab-subnet", "140"});
+    assertThat(o.legs()).isEqualTo("abd");
+    assertThat(o.labSubnet()).isEqualTo(140);
+    assertThat(o.labState()).isEqualTo(java.nio.file.Path.of("/run/ambient-lab-bench-l4"));
+    assertThat(L4Bench.parse(new String[] {"--legs", "ad", "--inpod"}).legs()).isEqualTo("ad");
+    assertThat(L4Bench.parse(new String[0]).legs()).isEqualTo("abc");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "pod benchl4/l4-server on node-1: 198.18.132.2|198.18.132.2",
+      "pod benchl4/l4-client on node-0: 198.18.131.2 (captured)|198.18.131.2",
+      "pod add: no agent|",
+  })
+  void podIpFromPodAddOutput(String out, String ip) {
+    assertThat(InPodLab.podIp(out).orElse(null)).isEqualTo(ip);
+  }
+
+  @Test
+  void ztunnelPidFromProcessesTxt() {
+    String txt = "node-0\tcni-agent\tpid 11\ta.log\nnode-0\tztunnel\tpid 12\tz.log\nnode-1\tztunnel\tpid 22\tz.log\n"
+        + "node-2\tztunnel\tSKIPPED\tz.log\nnode-3\tztunnel\tpid x\tz.log\n";
+    assertThat(InPodLab.pid(txt, "node-0", "ztunnel")).hasValue(12);
+    assertThat(InPodLab.pid(txt, "node-1", "ztunnel")).hasValue(22);
+    assertThat(InPodLab.pid(txt, "node-2", "ztunnel")).isEmpty();
+    assertThat(InPodLab.pid(txt, "node-3", "ztunnel")).isEmpty();
+    assertThat(InPodLab.pid(txt, "node-4", "ztunnel")).isEmpty();
   }
 
   private static HeyResult hey(double p50, double p90, double p99) {
