@@ -543,6 +543,8 @@ public final class L4Bench {
     try {
       System.out.println("bench l4: lab down");
       lab(Duration.ofSeconds(120), true, "down");
+      // the supervisor's log (<state dir>.log) outlives lab down; a clean down removes it
+      Files.deleteIfExists(opt.labState().resolveSibling(opt.labState().getFileName() + ".log"));
     } catch (IOException | RuntimeException e) {
       System.err.println("bench l4: lab down failed: " + e.getMessage());
     } catch (InterruptedException e) {
