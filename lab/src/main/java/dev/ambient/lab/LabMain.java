@@ -20,7 +20,7 @@ import org.jspecify.annotations.Nullable;
  * {@code ./ambient lab ...}: {@code up [--nodes N] [--config DIR] [--foreground]}, {@code status},
  * {@code down}, {@code pod add NAME --node N [--namespace NS] [--service-account SA] [--labels k=v,...]
  * [-- COMMAND...]}, {@code pod del NAME [--namespace NS]}, {@code exec POD [--namespace NS] -- COMMAND...},
- * {@code apply -f FILE}. Exit codes: 0 ok, 1 failure (the message says what), 2 usage.
+ * {@code pod label NAME [--namespace NS] k=v|k- ...}, {@code apply -f FILE}, {@code delete -f FILE}. Exit codes: 0 ok, 1 failure (the message says what), 2 usage.
  */
 public final class LabMain {
   private static final String USAGE = """
@@ -32,8 +32,13 @@ public final class LabMain {
         down                     stop the lab and remove everything it created (also leftovers)
         pod add NAME --node N [--namespace NS] [--service-account SA] [--labels k=v,...] [-- COMMAND...]
         pod del NAME [--namespace NS]
+        pod label NAME [--namespace NS] k=v|k- ...
+                                 change a running pod's labels (e.g. istio.io/dataplane-mode=ambient enrols it)
         exec POD [--namespace NS] -- COMMAND...
-        apply -f FILE            Istio policy YAML (AuthorizationPolicy, PeerAuthentication) into the control plane
+        apply -f FILE            Kubernetes v1 Services (into the lab's API server; clusterIP allocated from
+                                 198.19.S.0/24 if not given) and Istio policy YAML (AuthorizationPolicy,
+                                 PeerAuthentication) into the control plane
+        delete -f FILE           remove what apply -f FILE added
       state: /run/ambient-lab (AMBIENT_LAB_DIR)""";
 
   private LabMain() {}
@@ -61,6 +66,7 @@ public final class LabMain {
         case "pod" -> pod(state, a);
         case "exec" -> exec(state, a);
         case "apply" -> apply(state, a);
+        case "delete" -> delete(state, a);
         default -> usage("unknown lab command '" + cmd + "'");
       };
     } catch (UsageException e) {
@@ -315,8 +321,13 @@ public final class LabMain {
     String sa = "default";
     Map<String, String> labels = Map.of();
     List<String> command = List.of();
+    List<String> changes = new ArrayList<>();
     while (!a.isEmpty()) {
       String f = a.pop();
+      if (sub.equals("label") && !f.startsWith("-")) {
+        changes.add(f);
+        continue;
+      }
       switch (f) {
         case "--node" -> node = value(a, f);
         case "--namespace", "-n" -> ns = value(a, f);
@@ -329,8 +340,16 @@ public final class LabMain {
         default -> throw new UsageException("unknown flag for lab pod " + sub + ": " + f);
       }
     }
-    if (!sub.equals("add") && !sub.equals("del")) {
-      throw new UsageException("lab pod add|del, not '" + sub + "'");
+    if (!sub.equals("add") && !sub.equals("del") && !sub.equals("label")) {
+      throw new UsageException("lab pod add|del|label, not '" + sub + "'");
+    }
+    Map<String, @Nullable String> labelChanges = Map.of();
+    if (sub.equals("label")) {
+      try {
+        labelChanges = Pods.labelChanges(changes);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("lab pod label NAME [--namespace NS] k=v|k- ...: " + e.getMessage());
+      }
     }
     if (sub.equals("add") && node == null) {
       throw new UsageException("lab pod add needs --node (node-0, node-1, ...)");
@@ -348,6 +367,11 @@ public final class LabMain {
       case "del" -> {
         pods.delete(ns, name);
         System.out.println("pod " + ns + "/" + name + " deleted");
+        return 0;
+      }
+      case "label" -> {
+        Map<String, String> now = pods.label(ns, name, labelChanges);
+        System.out.println("pod " + ns + "/" + name + " labels: " + now);
         return 0;
       }
       default -> throw new IllegalStateException("unreachable: " + sub);
@@ -374,9 +398,23 @@ public final class LabMain {
     }
     requireRoot();
     state.require();
-    PolicyFiles.Applied r = PolicyFiles.apply(Path.of(a.pop()), state.configDir());
+    Manifests.Applied r = Manifests.apply(Path.of(a.pop()), state);
     r.warnings().forEach(w -> System.out.println("warning: " + w));
-    System.out.println("applied: " + r.target() + " (the control plane pushes it to every ztunnel)");
+    r.services().forEach(s -> System.out.println("service: " + s));
+    if (r.policy() != null) {
+      System.out.println("applied: " + r.policy() + " (the control plane pushes it to every ztunnel)");
+    }
+    return 0;
+  }
+
+  private static int delete(LabState state, Deque<String> a) throws Exception {
+    if (a.size() != 2 || !a.pop().equals("-f")) {
+      throw new UsageException("lab delete -f FILE");
+    }
+    requireRoot();
+    state.require();
+    List<String> gone = Manifests.delete(Path.of(a.pop()), state);
+    System.out.println(gone.isEmpty() ? "nothing to delete" : "deleted: " + String.join(", ", gone));
     return 0;
   }
 }

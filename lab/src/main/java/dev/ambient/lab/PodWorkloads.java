@@ -46,7 +46,8 @@ final class PodWorkloads {
       boolean healthy,
       String canonicalName,
       String canonicalRevision,
-      Map<String, String> labels) {
+      Map<String, String> labels,
+      Map<String, Map<Integer, Integer>> services) {
 
     /** The local-config YAML document ({@code workloads: [...]}) for this workload. */
     String yaml() {
@@ -73,6 +74,11 @@ final class PodWorkloads {
       b.append("  status: ").append(healthy ? "Healthy" : "Unhealthy").append('\n');
       b.append("  labels: {").append(labels.entrySet().stream().map(e -> q(e.getKey()) + ": " + q(e.getValue()))
           .collect(Collectors.joining(", "))).append("}\n");
+      if (!services.isEmpty()) {
+        b.append("  services:\n");
+        services.forEach((k, ports) -> b.append("    ").append(q(k)).append(": {").append(ports.entrySet().stream()
+            .map(e -> e.getKey() + ": " + e.getValue()).collect(Collectors.joining(", "))).append("}\n"));
+      }
       return b.toString();
     }
   }
@@ -82,8 +88,16 @@ final class PodWorkloads {
     return CLUSTER_ID + "//Pod/" + namespace + "/" + name;
   }
 
-  /** The workload of a pod, or empty when istiod publishes none (no IP yet, or the pod is terminal). */
+  /** The workload of a pod that no service selects. */
   static Optional<Workload> of(PodFacts pod) {
+    return of(pod, Map.of());
+  }
+
+  /**
+   * The workload of a pod, or empty when istiod publishes none (no IP yet, or the pod is terminal); {@code services}
+   * is its map of selecting services ({@link LabServices#servicesOf}).
+   */
+  static Optional<Workload> of(PodFacts pod, Map<String, Map<Integer, Integer>> services) {
     if (pod.ips().isEmpty() || pod.phase().equals("Succeeded") || pod.phase().equals("Failed")) {
       return Optional.empty();
     }
@@ -96,7 +110,7 @@ final class PodWorkloads {
         List.copyOf(pod.ips()), protocol, nativeTunnel, pod.hostNetwork(), pod.ready() && !pod.deleting(),
         first(pod.labels(), pod.name(), "service.istio.io/canonical-name", "app.kubernetes.io/name", "app"),
         first(pod.labels(), "latest", "service.istio.io/canonical-revision", "app.kubernetes.io/version", "version"),
-        new TreeMap<>(pod.labels())));
+        new TreeMap<>(pod.labels()), new TreeMap<>(services)));
   }
 
   private static String first(Map<String, String> labels, String fallback, String... keys) {

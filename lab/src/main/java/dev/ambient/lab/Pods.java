@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code lab pod add|del} and {@code lab exec}, run as their own processes: the lab is the kubelet and
@@ -34,6 +35,11 @@ import java.util.stream.Stream;
 final class Pods {
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   static final String DATAPLANE_MODE = "istio.io/dataplane-mode";
+  /**
+   * The node agent's record of a pod's netns path (docs/cni.md): the lab, as the runtime that made the namespace,
+   * sets it at creation so that a pod enrolled later (a label change) is found without upstream's /proc scan.
+   */
+  static final String NETNS_ANNOTATION = "cni.ambient.dev/netns";
 
   /** What {@code lab pod add} was asked for. */
   record Spec(String name, String node, String namespace, String serviceAccount, Map<String, String> labels,
@@ -69,8 +75,12 @@ final class Pods {
     return out;
   }
 
+  static boolean isDnsLabel(String v) {
+    return DNS_LABEL.matcher(v).matches();
+  }
+
   static void checkName(String what, String v) {
-    if (!DNS_LABEL.matcher(v).matches()) {
+    if (!isDnsLabel(v)) {
       throw new IllegalArgumentException(
           what + " must be a DNS label (lower case letters, digits, '-'), got '" + v + "'");
     }
@@ -94,7 +104,8 @@ final class Pods {
       ensureNamespace(k8s, spec.namespace());
       k8s.pods().inNamespace(spec.namespace()).resource(new PodBuilder()
           .withNewMetadata().withName(spec.name()).withNamespace(spec.namespace()).withLabels(spec.labels())
-          .withUid(netns).endMetadata()
+          .withUid(netns).addToAnnotations(NETNS_ANNOTATION, Path.of("/var/run/netns", netns).toString())
+          .endMetadata()
           .withNewSpec().withNodeName(l.nodeName(node)).withServiceAccountName(spec.serviceAccount())
           .addNewContainer().withName("app").withImage("lab").endContainer().endSpec()
           .withNewStatus().withPhase("Pending").endStatus()
@@ -134,6 +145,52 @@ final class Pods {
         LabNetwork.removePod(pod.netns());
         state.removePod(namespace, name);
       }
+    }
+  }
+
+  /**
+   * Parses label changes as {@code kubectl label} takes them: {@code k=v} sets, {@code k-} removes (value null).
+   */
+  static Map<String, @Nullable String> labelChanges(List<String> args) {
+    if (args.isEmpty()) {
+      throw new IllegalArgumentException("no label change given (k=v to set, k- to remove)");
+    }
+    Map<String, @Nullable String> out = new LinkedHashMap<>();
+    for (String a : args) {
+      int eq = a.indexOf('=');
+      if (eq > 0) {
+        out.put(a.substring(0, eq), a.substring(eq + 1));
+      } else if (a.length() > 1 && a.endsWith("-") && eq < 0) {
+        out.put(a.substring(0, a.length() - 1), null);
+      } else {
+        throw new IllegalArgumentException("a label change is k=v or k-, got '" + a + "'");
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Changes a running pod's labels in the API server (the pod source the node agent and the publisher watch); the
+   * pod's namespace and processes are left alone. Returns the labels now on the pod.
+   */
+  Map<String, String> label(String namespace, String name, Map<String, @Nullable String> changes) throws Exception {
+    LabState.Info info = state.require();
+    state.pod(namespace, name)
+        .orElseThrow(() -> new IllegalArgumentException("no pod " + namespace + "/" + name + " in this lab"));
+    try (KubernetesClient k8s = client(info.apiServer())) {
+      Pod now = k8s.pods().inNamespace(namespace).withName(name).edit(p -> {
+        Map<String, String> labels = new LinkedHashMap<>(
+            p.getMetadata().getLabels() == null ? Map.of() : p.getMetadata().getLabels());
+        changes.forEach((k, v) -> {
+          if (v == null) {
+            labels.remove(k);
+          } else {
+            labels.put(k, v);
+          }
+        });
+        return new PodBuilder(p).editMetadata().withLabels(labels).endMetadata().build();
+      });
+      return now.getMetadata().getLabels() == null ? Map.of() : now.getMetadata().getLabels();
     }
   }
 

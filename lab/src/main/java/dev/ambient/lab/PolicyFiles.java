@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * {@code lab apply -f FILE}: checks an Istio policy file (or control-plane local config) with the control
+ * {@code lab apply -f FILE} (the part that is not Kubernetes Services, see {@link Manifests}): checks an Istio policy file (or control-plane local config) with the control
  * plane's own loader and, only when it loads without errors, writes it into {@code <config>/applied/}
  * where the control plane picks it up (the directory is watched). Applying a file with the same name
  * again replaces it, as {@code kubectl apply} would.
@@ -26,25 +26,42 @@ final class PolicyFiles {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("no such file: " + file);
     }
+    return apply(file, Files.readString(file), configDir);
+  }
+
+  /** The name a file is applied under in {@code applied/}: its own, with {@code .yaml} added if needed. */
+  static String appliedName(Path file) {
     String name = file.getFileName().toString();
-    if (!name.endsWith(".yaml") && !name.endsWith(".yml")) {
-      name = name + ".yaml";
-    }
+    return name.endsWith(".yaml") || name.endsWith(".yml") ? name : name + ".yaml";
+  }
+
+  /** As {@link #apply(Path, Path)} with the file's text given (errors still name {@code file}). */
+  static Applied apply(Path file, String text, Path configDir) throws IOException {
+    List<String> warnings = check(file, text);
+    String name = appliedName(file);
+    Path dir = configDir.resolve("applied");
+    Files.createDirectories(dir);
+    Path tmp = dir.resolve("." + name + ".tmp");
+    Files.writeString(tmp, text);
+    Path target = dir.resolve(name);
+    LabState.atomicMove(tmp, target);
+    return new Applied(target, warnings);
+  }
+
+  /**
+   * Loads {@code text} with the control plane's loader; its warnings, or an {@link IllegalArgumentException} listing
+   * the errors at the user's file, line and column.
+   */
+  static List<String> check(Path file, String text) throws IOException {
     Path check = Files.createTempDirectory("lab-apply");
     try {
-      Files.copy(file, check.resolve(name));
+      Files.writeString(check.resolve(appliedName(file)), text);
       ConfigLoadResult r = ConfigDirectory.of(check).load();
       if (!r.errors().isEmpty()) {
         throw new IllegalArgumentException("not applied, " + file + " has errors:\n  "
             + String.join("\n  ", r.errors().stream().map(e -> describe(e, file)).toList()));
       }
-      Path dir = configDir.resolve("applied");
-      Files.createDirectories(dir);
-      Path tmp = dir.resolve("." + name + ".tmp");
-      Files.copy(file, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      Path target = dir.resolve(name);
-      LabState.atomicMove(tmp, target);
-      return new Applied(target, r.warnings().stream().map(w -> describe(w, file)).toList());
+      return r.warnings().stream().map(w -> describe(w, file)).toList();
     } finally {
       try (Stream<Path> s = Files.walk(check)) {
         for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
@@ -52,6 +69,11 @@ final class PolicyFiles {
         }
       }
     }
+  }
+
+  /** {@code lab delete -f FILE}: removes what {@code lab apply -f FILE} wrote; whether there was something. */
+  static boolean delete(Path file, Path configDir) throws IOException {
+    return Files.deleteIfExists(configDir.resolve("applied").resolve(appliedName(file)));
   }
 
   /** The error with the user's file name instead of the temporary copy's. */
