@@ -300,6 +300,256 @@ class LabMeshNetnsTest {
     assertThat(request("intruder", server)).as("the policy is back with the new ztunnel").isEmpty();
   }
 
+  private static final String SRV = "srv";
+  private static final int WEB_OTHER_PORT = 18081;
+  /** Answers each client with its address as seen, on PORT and WEB_OTHER_PORT, and logs "port peer" per accept. */
+  private static final String LOGGING_ECHO = "import socket, threading\n"
+      + "def serve(port):\n"
+      + "  s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      + "  s.bind(('0.0.0.0', port)); s.listen()\n"
+      + "  while True:\n"
+      + "    c,a=s.accept(); print(port, a[0], flush=True); c.sendall(a[0].encode()); c.close()\n"
+      + "for p in (" + PORT + ", " + WEB_OTHER_PORT + "): threading.Thread(target=serve, args=(p,)).start()\n";
+  private static String web;
+  private static String outsider;
+
+  /** {@code srv/web} on node-0 (captured, two ports, logging) and {@code other/outsider} on node-1 (captured). */
+  private static synchronized void webPods() throws Exception {
+    if (web == null) {
+      web = pods.add(new Pods.Spec("web", "node-0", SRV, "web", Map.of("app", "web"), List.of("python3", "-c",
+          LOGGING_ECHO)));
+      outsider = pods.add(new Pods.Spec("outsider", "node-1", "other", "outsider", Map.of("app", "outsider"),
+          List.of()));
+    }
+  }
+
+  /** How many connections the pod's app accepted from {@code ip} (its log: "port peer" lines). */
+  private static long accepted(String ns, String pod, String ip) throws IOException {
+    Path log = state.podLog(ns, pod);
+    return Files.exists(log) ? Files.readAllLines(log).stream().filter(l -> l.endsWith(" " + ip)).count() : 0;
+  }
+
+  private static Path yaml(String name, String text) throws IOException {
+    return Files.writeString(tmp.resolve(name), text);
+  }
+
+  @Test
+  @Order(8)
+  void capturedToCapturedByServiceVipSameNodeAndCrossNodeOverHbone() throws Exception {
+    Path file = yaml("echo-service.yaml", """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: echo, namespace: %s}
+        spec:
+          selector: {app: echo}
+          ports:
+          - {name: tcp, port: 80, targetPort: %d}
+        """.formatted(NS, PORT));
+    Manifests.Applied applied = Manifests.apply(file, state);
+    assertThat(applied.policy()).as("a Services-only file writes no policy").isNull();
+    String vip;
+    try (KubernetesClient k8s = Pods.client(state.require().apiServer())) {
+      vip = k8s.services().inNamespace(NS).withName("echo").get().getSpec().getClusterIP();
+    }
+    assertThat(vip).as("allocated from the lab's range").startsWith("198.19." + layout.subnet() + ".");
+    String key = "\"" + NS + "/echo." + NS + ".svc.cluster.local\": {80: " + PORT + "}";
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+        Files.readString(state.configDir().resolve("pods/" + NS + ".echo.yaml"))).contains(key));
+    assertThat(Files.readString(state.configDir().resolve("pods/" + NS + ".near.yaml"))).doesNotContain("services:");
+    double nearBefore = mtlsTo(0, "echo", "near");
+    double farBefore = mtlsTo(0, "echo", "far");
+
+    assertThat(awaitAnswer(NS, "near", vip, 80)).as("same node by VIP: the server sees the client's pod IP")
+        .isEqualTo(near);
+    assertThat(awaitAnswer(NS, "far", vip, 80)).as("cross node by VIP").isEqualTo(far);
+
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(mtlsTo(0, "echo", "near")).as("mTLS with near's principal").isGreaterThan(nearBefore);
+      assertThat(mtlsTo(0, "echo", "far")).as("mTLS with far's principal").isGreaterThan(farBefore);
+    });
+
+    // Endpoints follow pod labels: a pod that gains the selected label gets the service, and loses it again.
+    Path intruderFile = state.configDir().resolve("pods/" + NS + ".intruder.yaml");
+    pods.label(NS, "intruder", Map.of("app", "echo"));
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(intruderFile))
+        .contains(key));
+    pods.label(NS, "intruder", Map.of("app", "intruder"));
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(intruderFile))
+        .doesNotContain("services:"));
+    assertThat(awaitAnswer(NS, "far", vip, 80)).isEqualTo(far);
+  }
+
+  @Test
+  @Order(9)
+  void strictPeerAuthenticationRefusesPlaintextButNotMtls() throws Exception {
+    webPods();
+    assertThat(awaitAnswer(NS, "plain", web, PORT)).as("uncaptured -> captured is allowed (permissive)")
+        .isEqualTo(plain);
+    Path strict = yaml("strict-srv.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: strict, namespace: %s}
+        spec:
+          mtls: {mode: STRICT}
+        """.formatted(SRV));
+    Manifests.apply(strict, state);
+    try {
+      awaitRefused(NS, "plain", web, PORT);
+      long seen = accepted(SRV, "web", plain);
+      assertThat(request(NS, "plain", web, PORT)).as("plaintext under STRICT").isEmpty();
+      assertThat(accepted(SRV, "web", plain)).as("no connection reached the app").isEqualTo(seen);
+      assertThat(awaitAnswer(NS, "near", web, PORT)).as("captured -> captured (mTLS) still works").isEqualTo(near);
+    } finally {
+      assertThat(Manifests.delete(strict, state)).hasSize(1);
+    }
+    assertThat(awaitAnswer(NS, "plain", web, PORT)).as("plaintext again once the policy is gone").isEqualTo(plain);
+  }
+
+  @Test
+  @Order(10)
+  void anAllowPolicyByNamespaceAdmitsOnlyThatNamespace() throws Exception {
+    webPods();
+    assertThat(awaitAnswer("other", "outsider", web, PORT)).as("allowed before the policy").isEqualTo(outsider);
+    Path policy = yaml("allow-e2e.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: allow-e2e, namespace: %s}
+        spec:
+          selector: {matchLabels: {app: web}}
+          action: ALLOW
+          rules:
+          - from:
+            - source: {namespaces: ["%s"]}
+        """.formatted(SRV, NS));
+    Manifests.apply(policy, state);
+    try {
+      awaitRefused("other", "outsider", web, PORT);
+      assertThat(request(NS, "near", web, PORT)).as("same node, namespace %s", NS).contains(near);
+      assertThat(request(NS, "far", web, PORT)).as("cross node, namespace %s", NS).contains(far);
+      assertThat(sum(metrics(0), "istio_tcp_connections_failed_total", "reporter=\"destination\"",
+          "response_flags=\"DENY\"", "source_workload=\"outsider\"", "destination_workload=\"web\""))
+          .as("the server side counts the denied connection").isPositive();
+    } finally {
+      Manifests.delete(policy, state);
+    }
+    assertThat(awaitAnswer("other", "outsider", web, PORT)).isEqualTo(outsider);
+  }
+
+  @Test
+  @Order(11)
+  void aDenyPolicyOnOnePortLeavesTheOtherPortOpen() throws Exception {
+    webPods();
+    assertThat(awaitAnswer(NS, "near", web, WEB_OTHER_PORT)).as("allowed before the policy").isEqualTo(near);
+    Path policy = yaml("deny-other-port.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: deny-other-port, namespace: %s}
+        spec:
+          selector: {matchLabels: {app: web}}
+          action: DENY
+          rules:
+          - to:
+            - operation: {ports: ["%d"]}
+        """.formatted(SRV, WEB_OTHER_PORT));
+    Manifests.apply(policy, state);
+    try {
+      awaitRefused(NS, "near", web, WEB_OTHER_PORT);
+      long seen = accepted(SRV, "web", near);
+      assertThat(request(NS, "far", web, WEB_OTHER_PORT)).as("denied cross node too").isEmpty();
+      assertThat(request(NS, "near", web, PORT)).as("the other port of the same server").contains(near);
+      assertThat(accepted(SRV, "web", near)).as("only the allowed port reached the app").isEqualTo(seen + 1);
+    } finally {
+      Manifests.delete(policy, state);
+    }
+  }
+
+  @Test
+  @Order(12)
+  void aRunningPodIsEnrolledAndUnenrolledByItsLabelWithoutARestart() throws Exception {
+    String ns = "legacy";
+    try (KubernetesClient k8s = Pods.client(state.require().apiServer())) {
+      k8s.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+          .withName(ns).endMetadata().build()).create();
+    }
+    String late = pods.add(new Pods.Spec("late", "node-1", ns, "default", Map.of("app", "late"),
+        List.of("python3", "-c", LOGGING_ECHO)));
+    String netns = layout.podNetns(ns, "late");
+    String info = ns + "/late (service account default)";
+    Path published = state.configDir().resolve("pods/" + ns + ".late.yaml");
+    assertThat(awaitAnswer(NS, "near", late, PORT)).as("not in the mesh: plain TCP").isEqualTo(near);
+    assertThat(proxies(1)).doesNotContainKey(info);
+    String rulesBefore = redirection(netns);
+    assertThat(rulesBefore).doesNotContain("15001");
+    List<String> pids = Sh.check("ip", "netns", "pids", netns).lines().toList();
+    assertThat(pids).as("the pod's app").isNotEmpty();
+
+    pods.label(ns, "late", Map.of(Pods.DATAPLANE_MODE, "ambient"));
+
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(annotation(ns, "late")).isEqualTo("enabled");
+      assertThat(proxies(1)).containsEntry(info, "Up");
+      assertThat(redirection(netns)).contains("15001").contains("15006");
+      assertThat(Files.readString(published)).contains("protocol: HBONE");
+    });
+    double mtlsBefore = mtlsTo(1, "late", "near");
+    assertThat(awaitAnswer(NS, "near", late, PORT)).as("enrolled: the server still sees the client's IP")
+        .isEqualTo(near);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(mtlsTo(1, "late", "near"))
+        .as("now over HBONE with near's principal").isGreaterThan(mtlsBefore));
+
+    Map<String, @org.jspecify.annotations.Nullable String> remove = new java.util.HashMap<>();
+    remove.put(Pods.DATAPLANE_MODE, null);
+    pods.label(ns, "late", remove);
+
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(annotation(ns, "late")).isNull();
+      assertThat(proxies(1)).doesNotContainKey(info);
+      assertThat(Files.readString(published)).contains("protocol: TCP");
+    });
+    assertThat(redirection(netns)).as("exactly the rules of before the enrolment").isEqualTo(rulesBefore);
+    double plainBefore = plainFrom(0, "near", "late");
+    double mtlsAfter = mtlsTo(1, "late", "near");
+    assertThat(awaitAnswer(NS, "near", late, PORT)).as("un-enrolled: plain TCP again").isEqualTo(near);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(plainFrom(0, "near", "late"))
+        .as("near's ztunnel passes it through").isGreaterThan(plainBefore));
+    assertThat(mtlsTo(1, "late", "near")).isEqualTo(mtlsAfter);
+    assertThat(Sh.check("ip", "netns", "pids", netns).lines().toList()).as("the same process, never restarted")
+        .isEqualTo(pids);
+  }
+
+  /** The pod's redirection state: nftables, iptables (without comments and counters) and ip rules. */
+  private static String redirection(String netns) {
+    String nft = Sh.check("ip", "netns", "exec", netns, "nft", "list", "ruleset");
+    String ipt = Sh.run("ip", "netns", "exec", netns, "iptables-save").output().lines()
+        .filter(l -> !l.startsWith("#")).map(l -> l.replaceAll("\\[\\d+:\\d+]", "")).reduce("", (a, b) -> a + b + "\n");
+    String rules = Sh.check("ip", "netns", "exec", netns, "ip", "rule", "show");
+    return nft.replaceAll("counter packets \\d+ bytes \\d+", "counter") + "---\n" + ipt + "---\n" + rules;
+  }
+
+  private static @org.jspecify.annotations.Nullable String annotation(String ns, String pod) {
+    try (KubernetesClient k8s = Pods.client(state.require().apiServer())) {
+      Map<String, String> a = k8s.pods().inNamespace(ns).withName(pod).get().getMetadata().getAnnotations();
+      return a == null ? null : a.get(PodWorkloads.REDIRECTION);
+    }
+  }
+
+  /**
+   * Connections the destination's ztunnel (on {@code node}) took over mTLS from {@code client} (near or far), with the
+   * client's SPIFFE identity as the source principal.
+   */
+  private static double mtlsTo(int node, String server, String client) throws Exception {
+    return sum(metrics(node), "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+        "destination_workload=\"" + server + "\"", "source_workload=\"" + client + "\"",
+        "connection_security_policy=\"mutual_tls\"", "source_principal=\"" + TD + "client\"");
+  }
+
+  /** Connections the client's ztunnel (on {@code node}) passed through in plain TCP. */
+  private static double plainFrom(int node, String client, String server) throws Exception {
+    return sum(metrics(node), "istio_tcp_connections_opened_total", "reporter=\"source\"",
+        "source_workload=\"" + client + "\"", "destination_workload=\"" + server + "\"",
+        "connection_security_policy=\"unknown\"");
+  }
+
   private static double mtlsFromFar() throws Exception {
     return sum(metrics(0), "istio_tcp_connections_opened_total", "reporter=\"destination\"",
         "source_workload=\"far\"", "destination_workload=\"echo\"", "connection_security_policy=\"mutual_tls\"");
@@ -307,22 +557,37 @@ class LabMeshNetnsTest {
 
   /** One TCP request from a pod to {@code ip:PORT}: the server's answer (the peer address it saw), if any. */
   private static Optional<String> request(String pod, String ip) {
-    Sh.Result r = Sh.run("ip", "netns", "exec", layout.podNetns(NS, pod), "timeout", "5", "bash", "-c",
-        "exec 3<>/dev/tcp/" + ip + "/" + PORT + " && cat <&3");
+    return request(NS, pod, ip, PORT);
+  }
+
+  /** One TCP request from pod {@code ns/pod} to {@code ip:port}: the server's answer, if any. */
+  private static Optional<String> request(String ns, String pod, String ip, int port) {
+    Sh.Result r = Sh.run("ip", "netns", "exec", layout.podNetns(ns, pod), "timeout", "5", "bash", "-c",
+        "exec 3<>/dev/tcp/" + ip + "/" + port + " && cat <&3");
     String out = r.output().strip();
     return r.ok() && !out.isEmpty() ? Optional.of(out) : Optional.empty();
   }
 
   private static String awaitAnswer(String pod, String ip) {
+    return awaitAnswer(NS, pod, ip, PORT);
+  }
+
+  private static String awaitAnswer(String ns, String pod, String ip, int port) {
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     do {
-      Optional<String> r = request(pod, ip);
+      Optional<String> r = request(ns, pod, ip, port);
       if (r.isPresent()) {
         return r.get();
       }
       sleep(250);
     } while (System.nanoTime() < deadline);
-    throw new AssertionError(pod + " got no answer from " + ip + ":" + PORT + " in 20 s");
+    throw new AssertionError(ns + "/" + pod + " got no answer from " + ip + ":" + port + " in 20 s");
+  }
+
+  /** Waits until requests from {@code ns/pod} to {@code ip:port} get no answer (refused, reset or closed). */
+  private static void awaitRefused(String ns, String pod, String ip, int port) {
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500))
+        .until(() -> request(ns, pod, ip, port).isEmpty());
   }
 
   /** The pod proxies in ztunnel's config dump: {@code workloadState} info ("ns/name (service account sa)") to state. */
