@@ -22,10 +22,13 @@ class LabMainTest {
       "up --bogus                   | unknown flag for lab up: --bogus",
       "pod add                      | lab pod add needs a pod NAME",
       "pod add web                  | lab pod add needs --node",
-      "pod frob web --node node-0   | lab pod add|del, not 'frob'",
+      "pod frob web --node node-0   | lab pod add|del|label, not 'frob'",
+      "pod label web                | no label change given",
+      "pod label web =v             | a label change is k=v or k-",
       "pod add web --node           | --node needs a value",
       "exec web ls                  | lab exec POD [--namespace NS] -- COMMAND...",
-      "apply deny.yaml              | lab apply -f FILE"})
+      "apply deny.yaml              | lab apply -f FILE",
+      "delete deny.yaml             | lab delete -f FILE"})
   void usageErrors(String args, String message) {
     List<String> argv = args.isBlank() ? List.of() : List.of(args.strip().split("\\s+"));
     ByteArrayOutputStream err = new ByteArrayOutputStream();
