@@ -101,7 +101,7 @@ public final class ControlPlaneMain implements Callable<Integer> {
     var settings = new KubernetesTokenReviewAuthenticator.Settings(Integrations.TRUST_DOMAIN, tokenAudiences,
         java.util.Set.copyOf(trustedNodeAccounts), clusterId);
     log.info("authenticating callers with TokenReview at {} ({})", client.getMasterUrl(), settings);
-    return StandaloneControlPlane.start(config, caDir, stateDir,
+    return StandaloneControlPlane.startAuthenticated(config, caDir, stateDir,
         new KubernetesTokenReviewAuthenticator(client, settings), parseListen(listen));
   }
 

@@ -37,7 +37,7 @@ public final class StandaloneControlPlane {
    * Builds and starts the control plane with xDS streams and CSRs authenticated by {@code authenticator}
    * (e.g. {@link dev.ambient.xds.ca.KubernetesTokenReviewAuthenticator}, {@code --kube-token-review}).
    */
-  public static ControlPlane start(Path configDir, @Nullable Path caDir, Path stateDir,
+  public static ControlPlane startAuthenticated(Path configDir, @Nullable Path caDir, Path stateDir,
       CallerAuthenticator authenticator, InetSocketAddress listen) {
     return ControlPlane.builder()
         .configDir(configDir)

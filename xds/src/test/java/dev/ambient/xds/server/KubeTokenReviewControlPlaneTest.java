@@ -56,7 +56,7 @@ class KubeTokenReviewControlPlaneTest {
       }
       return out.build();
     }).always();
-    cp = StandaloneControlPlane.start(config, null, state,
+    cp = StandaloneControlPlane.startAuthenticated(config, null, state,
         new KubernetesTokenReviewAuthenticator(client, KubernetesTokenReviewAuthenticator.Settings.defaults()),
         new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
   }
