@@ -4,88 +4,146 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.ambient.xds.client.NodeInfo;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
- * {@code PROXY_CONFIG}: Istio's ProxyConfig as YAML or JSON (spec §3.2). Only the fields ztunnel
- * reads are looked at; the rest of a full ProxyConfig is ignored, as istio-agent does.
+ * Istio's ProxyConfig as ztunnel reads it (spec §3.2): the mesh config file's {@code defaultConfig}
+ * ({@code ./etc/istio/config/mesh}), then {@code PROXY_CONFIG} (YAML or JSON), the later winning field
+ * by field and {@code proxyMetadata} merged key by key. Only the fields ztunnel reads are looked at;
+ * the rest of a full ProxyConfig or MeshConfig is ignored. {@code ISTIO_META_} is stripped from
+ * the merged {@code proxyMetadata} keys ({@link NodeInfo#stripMetaPrefix}).
  */
 final class ProxyConfigParser {
   static final String VARIABLE = "PROXY_CONFIG";
-  private static final String META_PREFIX = "ISTIO_META_";
+  /** Where ztunnel reads the mesh config, relative to its working directory (spec §3.2). */
+  static final String MESH_CONFIG_PATH = "./etc/istio/config/mesh";
+  /** How a problem in the mesh config file is labelled. */
+  static final String MESH_CONFIG = "mesh config " + MESH_CONFIG_PATH;
   private static final ObjectMapper YAML = new YAMLMapper();
 
   private ProxyConfigParser() {}
 
-  static ZtunnelConfig.ProxyConfig parse(EnvReader r) {
-    ZtunnelConfig.ProxyConfig dflt = ZtunnelConfig.ProxyConfig.defaults();
-    String v = r.raw(VARIABLE);
-    if (v == null || v.isBlank()) {
-      return dflt;
+  /** One document's fields, before merging; null = not set. */
+  private record Partial(Optional<String> discoveryAddress, @Nullable Integer proxyAdminPort,
+      @Nullable Integer statsPort, Optional<Integer> concurrency, Map<String, String> proxyMetadata) {
+    static final Partial EMPTY = new Partial(Optional.empty(), null, null, Optional.empty(), Map.of());
+
+    Partial merge(Partial later) {
+      Map<String, String> md = new LinkedHashMap<>(proxyMetadata);
+      md.putAll(later.proxyMetadata);
+      return new Partial(later.discoveryAddress.or(() -> discoveryAddress),
+          later.proxyAdminPort != null ? later.proxyAdminPort : proxyAdminPort,
+          later.statsPort != null ? later.statsPort : statsPort,
+          later.concurrency.or(() -> concurrency), md);
     }
+  }
+
+  /** {@code PROXY_CONFIG} only (no mesh config file). */
+  static ZtunnelConfig.ProxyConfig parse(EnvReader r) {
+    return parse(r, null);
+  }
+
+  /**
+   * @param meshConfig the mesh config file's content, or null when there is none
+   */
+  static ZtunnelConfig.ProxyConfig parse(EnvReader r, @Nullable String meshConfig) {
+    Partial merged = Partial.EMPTY;
+    if (meshConfig != null && !meshConfig.isBlank()) {
+      JsonNode mesh = document(r, MESH_CONFIG, meshConfig, "must be a MeshConfig object");
+      if (mesh != null) {
+        JsonNode dc = mesh.get("defaultConfig");
+        if (dc != null && !dc.isNull()) {
+          if (!dc.isObject()) {
+            r.problem(MESH_CONFIG, meshConfig, "defaultConfig must be a ProxyConfig object");
+          } else {
+            merged = merged.merge(partial(r, MESH_CONFIG, meshConfig, dc, "defaultConfig."));
+          }
+        }
+      }
+    }
+    String v = r.raw(VARIABLE);
+    if (v != null && !v.isBlank()) {
+      JsonNode root = document(r, VARIABLE, v, "must be a ProxyConfig object");
+      if (root != null) {
+        merged = merged.merge(partial(r, VARIABLE, v, root, ""));
+      }
+    }
+    ZtunnelConfig.ProxyConfig dflt = ZtunnelConfig.ProxyConfig.defaults();
+    return new ZtunnelConfig.ProxyConfig(merged.discoveryAddress,
+        merged.proxyAdminPort != null ? merged.proxyAdminPort : dflt.proxyAdminPort(),
+        merged.statsPort != null ? merged.statsPort : dflt.statsPort(),
+        merged.concurrency, NodeInfo.stripMetaPrefix(merged.proxyMetadata));
+  }
+
+  private static @Nullable JsonNode document(EnvReader r, String source, String text, String notObject) {
     JsonNode root;
     try {
-      root = YAML.readTree(v);
+      root = YAML.readTree(text);
     } catch (JacksonException e) {
-      r.problem(VARIABLE, v, "not YAML or JSON (" + e.getOriginalMessage() + ")");
-      return dflt;
+      r.problem(source, text, "not YAML or JSON (" + e.getOriginalMessage() + ")");
+      return null;
     }
     if (root == null || root.isNull() || root.isMissingNode()) {
-      return dflt;
+      return null;
     }
     if (!root.isObject()) {
-      r.problem(VARIABLE, v, "must be a ProxyConfig object");
-      return dflt;
+      r.problem(source, text, notObject);
+      return null;
     }
+    return root;
+  }
+
+  private static Partial partial(EnvReader r, String source, String v, JsonNode root, String at) {
     Optional<String> discovery = Optional.empty();
     JsonNode d = root.get("discoveryAddress");
     if (d != null && !d.isNull()) {
       if (!d.isTextual()) {
-        r.problem(VARIABLE, v, "discoveryAddress must be a string");
+        r.problem(source, v, at + "discoveryAddress must be a string");
       } else if (!d.asText().isEmpty()) {
         discovery = Optional.of(d.asText());
       }
     }
-    int adminPort = port(r, v, root, "proxyAdminPort", dflt.proxyAdminPort());
-    int statsPort = port(r, v, root, "statsPort", dflt.statsPort());
+    Integer adminPort = port(r, source, v, root, at, "proxyAdminPort");
+    Integer statsPort = port(r, source, v, root, at, "statsPort");
     Optional<Integer> concurrency = Optional.empty();
     JsonNode c = root.get("concurrency");
     if (c != null && !c.isNull()) {
       if (!c.canConvertToInt() || !c.isIntegralNumber() || c.asInt() < 0) {
-        r.problem(VARIABLE, v, "concurrency must be a non-negative integer");
+        r.problem(source, v, at + "concurrency must be a non-negative integer");
       } else {
         concurrency = Optional.of(c.asInt());
       }
     }
-    Map<String, String> metadata = new TreeMap<>();
+    Map<String, String> metadata = new LinkedHashMap<>();
     JsonNode md = root.get("proxyMetadata");
     if (md != null && !md.isNull()) {
       if (!md.isObject()) {
-        r.problem(VARIABLE, v, "proxyMetadata must be a map of strings");
+        r.problem(source, v, at + "proxyMetadata must be a map of strings");
       } else {
         for (Map.Entry<String, JsonNode> e : md.properties()) {
           if (!e.getValue().isValueNode() || e.getValue().isNull()) {
-            r.problem(VARIABLE, v, "proxyMetadata." + e.getKey() + " must be a string");
+            r.problem(source, v, at + "proxyMetadata." + e.getKey() + " must be a string");
             continue;
           }
-          String k = e.getKey().startsWith(META_PREFIX) ? e.getKey().substring(META_PREFIX.length()) : e.getKey();
-          metadata.put(k, e.getValue().asText());
+          metadata.put(e.getKey(), e.getValue().asText());
         }
       }
     }
-    return new ZtunnelConfig.ProxyConfig(discovery, adminPort, statsPort, concurrency, metadata);
+    return new Partial(discovery, adminPort, statsPort, concurrency, metadata);
   }
 
-  private static int port(EnvReader r, String v, JsonNode root, String field, int dflt) {
+  private static @Nullable Integer port(EnvReader r, String source, String v, JsonNode root, String at, String field) {
     JsonNode p = root.get(field);
     if (p == null || p.isNull()) {
-      return dflt;
+      return null;
     }
     if (!p.isIntegralNumber() || p.asLong() < 1 || p.asLong() > 65_535) {
-      r.problem(VARIABLE, v, field + " must be a port within 1..65535");
-      return dflt;
+      r.problem(source, v, at + field + " must be a port within 1..65535");
+      return null;
     }
     return p.asInt();
   }

@@ -8,11 +8,13 @@ import dev.ambient.xds.ca.TokenSource;
 import dev.ambient.xds.client.NodeInfo;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * ztunnel's process configuration (spec §3.3), built once at startup by the pure function
@@ -453,6 +455,26 @@ public record ZtunnelConfig(
     return TokenSource.fromAuthToken(authToken.setting().orElse(null), TokenSource.DEFAULT_TOKEN_PATH);
   }
 
+  /**
+   * Reads ztunnel's mesh config file ({@code ./etc/istio/config/mesh}, relative to the working
+   * directory, as upstream): its content, or null when the file does not exist.
+   *
+   * @throws ZtunnelConfigException when it exists but cannot be read
+   */
+  public static @Nullable String readMeshConfig(java.nio.file.Path file) {
+    try {
+      return java.nio.file.Files.readString(file);
+    } catch (java.nio.file.NoSuchFileException e) {
+      return null;
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      throw new ZtunnelConfigException(List.of(new ZtunnelConfigException.Problem(
+          ProxyConfigParser.MESH_CONFIG, file.toString(), "cannot read: " + e.getMessage())));
+    }
+  }
+
+  /** The mesh config file ztunnel reads, relative to the working directory. */
+  public static final String MESH_CONFIG_FILE = ProxyConfigParser.MESH_CONFIG_PATH;
+
   /** {@link #fromEnvironment(Map, int)} with this machine's processor count. */
   public static ZtunnelConfig fromEnvironment(Map<String, String> env) {
     return fromEnvironment(env, Runtime.getRuntime().availableProcessors());
@@ -466,12 +488,26 @@ public record ZtunnelConfig(
    * @throws ZtunnelConfigException listing every invalid or conflicting variable
    */
   public static ZtunnelConfig fromEnvironment(Map<String, String> env, int availableProcessors) {
+    return fromEnvironment(env, availableProcessors, null);
+  }
+
+  /**
+   * Parses and validates the environment and the mesh config file (spec §3.2, §3.3). Pure.
+   *
+   * @param env environment variables (in production {@code System.getenv()})
+   * @param availableProcessors CPUs visible to the process, for the worker-thread rules
+   * @param meshConfig content of {@code ./etc/istio/config/mesh} ({@link #readMeshConfig}), or null
+   *     when there is none; its {@code defaultConfig} is overridden by {@code PROXY_CONFIG}
+   * @throws ZtunnelConfigException listing every invalid or conflicting variable
+   */
+  public static ZtunnelConfig fromEnvironment(Map<String, String> env, int availableProcessors,
+      @Nullable String meshConfig) {
     requireNonNull(env, "env");
     if (availableProcessors < 1) {
       throw new IllegalArgumentException("availableProcessors must be at least 1");
     }
     EnvReader envReader = new EnvReader(env);
-    ProxyConfig proxyConfig = ProxyConfigParser.parse(envReader);
+    ProxyConfig proxyConfig = ProxyConfigParser.parse(envReader, meshConfig);
     // proxyMetadata is node metadata that ISTIO_META_* variables override (spec §2.3, §3.2); the
     // DNS and cluster settings read below see both.
     Map<String, String> metadata = new TreeMap<>();
@@ -558,7 +594,7 @@ public record ZtunnelConfig(
     boolean localhostAppTunnel = r.bool("LOCALHOST_APP_TUNNEL", true);
 
     r.throwIfAny();
-    return new ZtunnelConfig(mode, workloadInfo, xds, ca, fakeCa, token, identity, NodeInfo.fromEnvironment(r.env()),
+    return new ZtunnelConfig(mode, workloadInfo, xds, ca, fakeCa, token, identity, NodeInfo.of(env, proxyConfig.proxyMetadata()),
         r.optional("ISTIO_META_ISTIO_VERSION").orElse(DEFAULT_ISTIO_VERSION), onDemand, localXds, secretTtl,
         proxyEnabled, ipv6, listeners, dns, inPod, packetMark, origSrc, keepalive, hbone, deadline, workers, tls,
         logging, baggage, localhostAppTunnel, proxyConfig);

@@ -72,7 +72,7 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
   private static final Metadata.Key<String> AUTHORIZATION = CallerAuthenticator.AUTHORIZATION;
   private static final Metadata.Key<String> CLUSTER_ID = CallerAuthenticator.CLUSTER_ID;
 
-  private final ManagedChannel channel;
+  private final CaChannel channel;
   private final TokenSource tokenSource;
   private final @Nullable String clusterId;
   private final Map<String, String> extraHeaders;
@@ -80,7 +80,7 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
   private final Duration callTimeout;
   private final boolean sharedMode;
 
-  CaClient(Builder b, ManagedChannel channel) {
+  CaClient(Builder b, CaChannel channel) {
     this.channel = channel;
     this.tokenSource = b.tokenSource;
     this.clusterId = b.clusterId;
@@ -115,7 +115,8 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
           .putFields(CaService.IMPERSONATED_IDENTITY, Value.newBuilder().setStringValue(identity.toString()).build()));
     }
     // Headers are per call: the token file is re-read for every request.
-    Channel withHeaders = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    // The root file is looked at first: a rotated CA_ROOT_CA gives a new channel before this CSR.
+    Channel withHeaders = ClientInterceptors.intercept(channel.current(), MetadataUtils.newAttachHeadersInterceptor(headers));
     ClientCalls.asyncUnaryCall(
         withHeaders.newCall(Rpc.CREATE_CERTIFICATE,
             CallOptions.DEFAULT.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)),
@@ -212,6 +213,7 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
   public static final class Builder {
     private @Nullable String address;
     private @Nullable String rootCertPem;
+    private @Nullable Path rootCertFile;
     private @Nullable String authorityOverride;
     private TokenSource tokenSource = new TokenSource.None();
     private @Nullable String clusterId;
@@ -231,12 +233,17 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
     /** The roots that verify the CA's TLS certificate ({@code CA_ROOT_CA} content). */
     public Builder rootCertPem(String pem) {
       this.rootCertPem = requireNonNull(pem, "pem");
+      this.rootCertFile = null;
       return this;
     }
 
-    /** Reads {@code CA_ROOT_CA} now. */
+    /**
+     * Reads {@code CA_ROOT_CA} now, and again before a CSR whenever the file has changed: the channel
+     * is then rebuilt with the new roots (spec §8.3; see {@link CaChannel}).
+     */
     public Builder rootCertFile(Path file) {
       requireNonNull(file, "file");
+      this.rootCertFile = file;
       try {
         this.rootCertPem = Files.readString(file, StandardCharsets.US_ASCII);
       } catch (IOException e) {
@@ -332,19 +339,26 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
       if (Pem.certificates(rootCertPem).isEmpty()) {
         throw new IllegalStateException("CA_ROOT_CA holds no PEM certificate");
       }
+      String target = target(address);
+      @Nullable String authority = authorityOverride;
+      return new CaClient(this, new CaChannel(rootCertFile, rootCertPem, pem -> channel(target, authority, pem)));
+    }
+
+    /** The one place the CA channel is built: TLS trusting {@code rootPem}, to {@code target}. */
+    static ManagedChannel channel(String target, @Nullable String authorityOverride, String rootPem) {
       ChannelCredentials credentials;
       try {
         credentials = TlsChannelCredentials.newBuilder()
-            .trustManager(new ByteArrayInputStream(rootCertPem.getBytes(StandardCharsets.US_ASCII)))
+            .trustManager(new ByteArrayInputStream(rootPem.getBytes(StandardCharsets.US_ASCII)))
             .build();
-      } catch (IOException e) {
+      } catch (IOException | IllegalArgumentException e) {
         throw new IllegalStateException("cannot use CA_ROOT_CA: " + e.getMessage(), e);
       }
-      ManagedChannelBuilder<?> cb = Grpc.newChannelBuilder(target(address), credentials);
+      ManagedChannelBuilder<?> cb = Grpc.newChannelBuilder(target, credentials);
       if (authorityOverride != null) {
         cb.overrideAuthority(authorityOverride);
       }
-      return new CaClient(this, cb.build());
+      return cb.build();
     }
   }
 }

@@ -19,6 +19,8 @@ public final class CaException extends RuntimeException {
     INVALID_REQUEST(Status.Code.INVALID_ARGUMENT),
     /** No or an unknown token; or a node proxy may not impersonate the requested identity (istiod: opaque). */
     UNAUTHENTICATED(Status.Code.UNAUTHENTICATED),
+    /** Server: the caller could not be authenticated now (the Kubernetes API is unreachable); retry later. */
+    AUTHENTICATOR_UNAVAILABLE(Status.Code.UNAVAILABLE),
     /** The CSR asks for an identity the caller may not have. */
     PERMISSION_DENIED(Status.Code.PERMISSION_DENIED),
     /** The CA cannot sign (internal error, broken CA files). */

@@ -11,6 +11,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.ambient.xds.api.discovery.Node;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * leading {@code ztunnel} token of the id, so the format is fixed.
  *
  * @param id {@code ztunnel~<ip>~<pod>.<ns>~<ns>.svc.cluster.local}
- * @param metadata NAME, NAMESPACE, INSTANCE_IPS, NODE_NAME, then ISTIO_META_* (prefix stripped)
- *     and ISTIO_METAJSON_* (parsed) entries
+ * @param metadata NAME, NAMESPACE, INSTANCE_IPS, NODE_NAME, then the proxy metadata (mesh config and
+ *     {@code PROXY_CONFIG} {@code proxyMetadata}, overridden by ISTIO_META_*, prefix stripped) and
+ *     ISTIO_METAJSON_* (parsed) entries; see {@link #of}
  */
 public record NodeInfo(String id, Struct metadata) {
   private static final Logger log = LoggerFactory.getLogger(NodeInfo.class);
@@ -35,11 +37,35 @@ public record NodeInfo(String id, Struct metadata) {
   }
 
   /**
-   * Builds the node from environment variables: {@code INSTANCE_IP} (default 1.1.1.1),
-   * {@code POD_NAME}, {@code POD_NAMESPACE}, {@code NODE_NAME}, {@code ISTIO_META_*},
-   * {@code ISTIO_METAJSON_*} (values that are not JSON are skipped with a warning). Pure.
+   * Builds the node from environment variables alone: {@link #of(Map, Map)} without proxy metadata.
+   * Pure.
    */
   public static NodeInfo fromEnvironment(Map<String, String> env) {
+    return of(env, Map.of());
+  }
+
+  /**
+   * Builds the node exactly as ztunnel's xDS client does (spec §2.3, §3.2; upstream
+   * {@code construct_proxy_config} and {@code xds::Config::node}). Pure.
+   *
+   * <ol>
+   *   <li>{@code NAME}, {@code NAMESPACE}, {@code INSTANCE_IPS}, {@code NODE_NAME} from {@code POD_NAME},
+   *       {@code POD_NAMESPACE}, {@code INSTANCE_IP} (default 1.1.1.1), {@code NODE_NAME} (default "");</li>
+   *   <li>then, as string values and replacing those four where a key collides, the proxy metadata map:
+   *       {@code proxyMetadata} (mesh config {@code defaultConfig}, then {@code PROXY_CONFIG}; keys with
+   *       {@code ISTIO_META_} stripped by {@link #stripMetaPrefix}, keys without it kept as they are),
+   *       overridden by every {@code ISTIO_META_<K>} environment variable as key {@code K};</li>
+   *   <li>then every {@code ISTIO_METAJSON_<K>} variable whose value is JSON, as key {@code K} with the
+   *       JSON as a protobuf {@code Value} (numbers become doubles); a value that is not JSON is skipped
+   *       with a warning.</li>
+   * </ol>
+   *
+   * @param env environment variables
+   * @param proxyMetadata the merged {@code proxyMetadata}, prefix already stripped ({@link #stripMetaPrefix})
+   */
+  public static NodeInfo of(Map<String, String> env, Map<String, String> proxyMetadata) {
+    requireNonNull(env, "env");
+    requireNonNull(proxyMetadata, "proxyMetadata");
     String ip = env.getOrDefault("INSTANCE_IP", DEFAULT_INSTANCE_IP);
     String pod = env.getOrDefault("POD_NAME", "");
     String ns = env.getOrDefault("POD_NAMESPACE", "");
@@ -49,13 +75,8 @@ public record NodeInfo(String id, Struct metadata) {
     md.putFields("NAMESPACE", string(ns));
     md.putFields("INSTANCE_IPS", string(ip));
     md.putFields("NODE_NAME", string(env.getOrDefault("NODE_NAME", "")));
+    proxyMetadata(env, proxyMetadata).forEach((k, v) -> md.putFields(k, string(v)));
     // Sorted so the result does not depend on the map's iteration order.
-    for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
-      String k = e.getKey();
-      if (k.startsWith(META_PREFIX) && k.length() > META_PREFIX.length()) {
-        md.putFields(k.substring(META_PREFIX.length()), string(e.getValue()));
-      }
-    }
     for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
       String k = e.getKey();
       if (k.startsWith(META_JSON_PREFIX) && k.length() > META_JSON_PREFIX.length()) {
@@ -69,8 +90,43 @@ public record NodeInfo(String id, Struct metadata) {
     return new NodeInfo(id, md.build());
   }
 
+  /**
+   * ztunnel's proxy metadata map: {@code proxyMetadata} overridden by the {@code ISTIO_META_*}
+   * environment variables (prefix stripped). Sorted by key.
+   */
+  public static SortedMap<String, String> proxyMetadata(Map<String, String> env, Map<String, String> proxyMetadata) {
+    SortedMap<String, String> merged = new TreeMap<>(proxyMetadata);
+    for (Map.Entry<String, String> e : env.entrySet()) {
+      String k = e.getKey();
+      if (k.startsWith(META_PREFIX) && k.length() > META_PREFIX.length()) {
+        merged.put(k.substring(META_PREFIX.length()), e.getValue());
+      }
+    }
+    return merged;
+  }
+
+  /**
+   * Strips {@code ISTIO_META_} from the keys of a (merged) {@code proxyMetadata} map; keys without the
+   * prefix are kept. When both {@code ISTIO_META_K} and {@code K} are present the prefixed one wins
+   * (upstream leaves this to hash order; the prefixed form is the one istio-agent documents).
+   */
+  public static SortedMap<String, String> stripMetaPrefix(Map<String, String> proxyMetadata) {
+    SortedMap<String, String> out = new TreeMap<>();
+    proxyMetadata.forEach((k, v) -> {
+      if (!k.startsWith(META_PREFIX)) {
+        out.put(k, v);
+      }
+    });
+    proxyMetadata.forEach((k, v) -> {
+      if (k.startsWith(META_PREFIX) && k.length() > META_PREFIX.length()) {
+        out.put(k.substring(META_PREFIX.length()), v);
+      }
+    });
+    return out;
+  }
+
   /** The proto sent in the initial request of each type. */
-  Node toNode() {
+  public Node toNode() {
     return Node.newBuilder().setId(id).setMetadata(metadata).build();
   }
 

@@ -23,6 +23,11 @@ public interface XdsChannelFactory {
    * inline PEM, or {@code SYSTEM}) and its name against the URL host or {@code altHostname}.
    */
   static XdsChannelFactory tls(String address, String rootCa, @Nullable String altHostname) {
-    return () -> TlsChannels.create(address, rootCa, altHostname, false);
+    return tls(address, rootCa, altHostname, false);
+  }
+
+  /** {@link #tls(String, String, String)}, also allowing TLS 1.2 when {@code tls12} ({@code TLS12_ENABLED}). */
+  static XdsChannelFactory tls(String address, String rootCa, @Nullable String altHostname, boolean tls12) {
+    return () -> TlsChannels.create(address, rootCa, altHostname, tls12);
   }
 }

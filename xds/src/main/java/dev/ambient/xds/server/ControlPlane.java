@@ -3,6 +3,7 @@ package dev.ambient.xds.server;
 import static java.util.Objects.requireNonNull;
 
 import dev.ambient.xds.api.Rpc;
+import dev.ambient.xds.ca.CallerAuthenticator;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.TlsServerCredentials;
@@ -71,6 +72,7 @@ public final class ControlPlane implements AutoCloseable {
   private final ServingCa ca;
   private final InetSocketAddress listen;
   private final @Nullable Path tokens;
+  private final @Nullable CallerAuthenticator xdsAuthenticator;
   private final ResourceStore store = new ResourceStore();
   private final DeltaAdsServer ads = DeltaAdsServer.of(store);
   private final ScheduledExecutorService configThread =
@@ -89,6 +91,10 @@ public final class ControlPlane implements AutoCloseable {
     this.ca = requireNonNull(b.ca, "ca");
     this.listen = b.listen;
     this.tokens = b.tokens;
+    this.xdsAuthenticator = b.xdsAuthenticator;
+    if (tokens != null && xdsAuthenticator != null) {
+      throw new IllegalStateException("a tokens file and an xDS authenticator exclude each other");
+    }
   }
 
   public static Builder builder() {
@@ -105,7 +111,9 @@ public final class ControlPlane implements AutoCloseable {
     onConfigThread(this::warmUp);
     ServingCa.Served served = ca.issueServing(dnsNames(listen), ipAddresses(listen));
     var services = new ArrayList<io.grpc.ServerServiceDefinition>();
-    services.add(ads.bindService());
+    // With an authenticator the xDS stream is admitted by it (the CA service authenticates each CSR itself).
+    services.add(xdsAuthenticator == null ? ads.bindService()
+        : ServerInterceptors.intercept(ads.bindService(), new CallerAuthInterceptor(xdsAuthenticator)));
     ca.certificateService().ifPresent(services::add);
     NettyServerBuilder nb = NettyServerBuilder.forAddress(listen, credentials(served))
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
@@ -306,6 +314,7 @@ public final class ControlPlane implements AutoCloseable {
     private @Nullable ServingCa ca;
     private InetSocketAddress listen = DEFAULT_LISTEN;
     private @Nullable Path tokens;
+    private @Nullable CallerAuthenticator xdsAuthenticator;
 
     Builder() {}
 
@@ -333,6 +342,15 @@ public final class ControlPlane implements AutoCloseable {
     /** A file of accepted bearer tokens (one per line); without it every client is accepted. */
     public Builder tokens(Path tokens) {
       this.tokens = requireNonNull(tokens, "tokens");
+      return this;
+    }
+
+    /**
+     * Admits xDS streams only when {@code authenticator} accepts their headers (e.g. the Kubernetes
+     * TokenReview one); excludes {@link #tokens}.
+     */
+    public Builder xdsAuthenticator(CallerAuthenticator authenticator) {
+      this.xdsAuthenticator = requireNonNull(authenticator, "authenticator");
       return this;
     }
 

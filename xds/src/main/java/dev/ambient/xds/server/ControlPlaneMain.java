@@ -1,9 +1,12 @@
 package dev.ambient.xds.server;
 
+import dev.ambient.xds.ca.KubernetesTokenReviewAuthenticator;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.jspecify.annotations.Nullable;
@@ -15,7 +18,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ./ambient control-plane --config DIR [--listen ADDR:PORT] [--ca-dir DIR] [--state-dir DIR]
- * [--tokens FILE]}: the standalone control plane (DESIGN.md §6).
+ * [--tokens FILE | --kube-token-review [--token-audience AUD,...] [--trusted-node-accounts NS/SA,...]
+ * [--cluster-id ID]]}: the standalone control plane (DESIGN.md §6).
  *
  * <p>Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when start-up fails (the message says
  * why), 2 for a usage error.
@@ -48,6 +52,26 @@ public final class ControlPlaneMain implements Callable<Integer> {
       description = "Accepted bearer tokens, one per line; without it every client is accepted.")
   @Nullable Path tokens;
 
+  @Option(names = "--kube-token-review",
+      description = "Authenticate xDS streams and CSRs as istiod does: a Kubernetes TokenReview of the bearer token "
+          + "(the API server from KUBECONFIG, ~/.kube/config or the in-cluster service account). Excludes --tokens.")
+  boolean kubeTokenReview;
+
+  @Option(names = "--token-audience", paramLabel = "AUD", split = ",", defaultValue = "istio-ca",
+      description = "With --kube-token-review: audiences the token must be for (istiod's TOKEN_AUDIENCES; "
+          + "default: ${DEFAULT-VALUE}).")
+  List<String> tokenAudiences;
+
+  @Option(names = "--trusted-node-accounts", paramLabel = "NS/SA", split = ",", defaultValue = "istio-system/ztunnel",
+      description = "With --kube-token-review: service accounts that may request certificates for other identities "
+          + "(istiod's CA_TRUSTED_NODE_ACCOUNTS; default: ${DEFAULT-VALUE}).")
+  List<String> trustedNodeAccounts;
+
+  @Option(names = "--cluster-id", paramLabel = "ID", defaultValue = "Kubernetes",
+      description = "With --kube-token-review: this cluster's id; a clusterid header naming another is refused "
+          + "(default: ${DEFAULT-VALUE}).")
+  String clusterId;
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -66,7 +90,19 @@ public final class ControlPlaneMain implements Callable<Integer> {
 
   /** Builds and starts the control plane from the parsed options. */
   ControlPlane start() {
-    return StandaloneControlPlane.start(config, caDir, stateDir, tokens, parseListen(listen));
+    if (!kubeTokenReview) {
+      return StandaloneControlPlane.start(config, caDir, stateDir, tokens, parseListen(listen));
+    }
+    if (tokens != null) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.TOKENS,
+          "--tokens and --kube-token-review exclude each other");
+    }
+    KubernetesClient client = KubeClients.forTokenReview();
+    var settings = new KubernetesTokenReviewAuthenticator.Settings(Integrations.TRUST_DOMAIN, tokenAudiences,
+        java.util.Set.copyOf(trustedNodeAccounts), clusterId);
+    log.info("authenticating callers with TokenReview at {} ({})", client.getMasterUrl(), settings);
+    return StandaloneControlPlane.startAuthenticated(config, caDir, stateDir,
+        new KubernetesTokenReviewAuthenticator(client, settings), parseListen(listen));
   }
 
   @Override

@@ -62,6 +62,20 @@ final class Integrations {
    * without one every caller is treated as a node proxy.
    */
   static ServingCa ca(@Nullable Path caDir, Path stateDir, @Nullable Path tokens) {
+    CallerAuthenticator auth;
+    try {
+      auth = tokens != null ? StaticTokenAuthenticator.fromFile(tokens) : null;
+    } catch (IllegalStateException e) {
+      throw new ControlPlaneException(ControlPlaneException.Reason.TOKENS, e.getMessage(), e);
+    }
+    return caAuthenticatedBy(caDir, stateDir, auth);
+  }
+
+  /**
+   * The CA as {@link #ca(Path, Path, Path)}, with callers authenticated by {@code authenticator} (the
+   * Kubernetes TokenReview one, a tokens file); null treats every caller as a node proxy.
+   */
+  static ServingCa caAuthenticatedBy(@Nullable Path caDir, Path stateDir, @Nullable CallerAuthenticator authenticator) {
     CertificateAuthority ca;
     Path root = stateDir.resolve(CertificateAuthority.ROOT_CERT_FILE);
     try {
@@ -77,15 +91,9 @@ final class Integrations {
     } catch (IllegalStateException | IOException e) {
       throw new ControlPlaneException(ControlPlaneException.Reason.CA, e.getMessage(), e);
     }
-    CallerAuthenticator auth;
-    try {
-      auth = tokens != null ? StaticTokenAuthenticator.fromFile(tokens)
-          : headers -> new CallerAuthenticator.Caller(ANONYMOUS_NODE_PROXY, true);
-    } catch (IllegalStateException e) {
-      throw new ControlPlaneException(ControlPlaneException.Reason.TOKENS, e.getMessage(), e);
-    }
-    ServerServiceDefinition service = (tokens != null ? CaService.of(ca, auth) : CaService.unauthenticated(ca, auth))
-        .bindService();
+    CallerAuthenticator anonymous = headers -> new CallerAuthenticator.Caller(ANONYMOUS_NODE_PROXY, true);
+    ServerServiceDefinition service = (authenticator != null ? CaService.of(ca, authenticator)
+        : CaService.unauthenticated(ca, anonymous)).bindService();
     CertificateAuthority signer = ca;
     return new ServingCa() {
       @Override

@@ -1,5 +1,6 @@
 package dev.ambient.xds.server;
 
+import dev.ambient.xds.ca.CallerAuthenticator;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import org.jspecify.annotations.Nullable;
@@ -30,5 +31,20 @@ public final class StandaloneControlPlane {
       b.tokens(tokens);
     }
     return b.build().start();
+  }
+
+  /**
+   * Builds and starts the control plane with xDS streams and CSRs authenticated by {@code authenticator}
+   * (e.g. {@link dev.ambient.xds.ca.KubernetesTokenReviewAuthenticator}, {@code --kube-token-review}).
+   */
+  public static ControlPlane startAuthenticated(Path configDir, @Nullable Path caDir, Path stateDir,
+      CallerAuthenticator authenticator, InetSocketAddress listen) {
+    return ControlPlane.builder()
+        .configDir(configDir)
+        .configSource(Integrations.configSource(configDir))
+        .ca(Integrations.caAuthenticatedBy(caDir, stateDir, authenticator))
+        .xdsAuthenticator(authenticator)
+        .listen(listen)
+        .build().start();
   }
 }

@@ -6,6 +6,7 @@ import dev.ambient.hbone.HboneClient;
 import dev.ambient.identity.SpiffeId;
 import dev.ambient.net.Transport;
 import dev.ambient.xds.ca.SecretManager;
+import dev.ambient.xds.client.XdsChannelFactory;
 import dev.ambient.xds.client.XdsClient;
 import dev.ambient.ztunnel.ZtunnelConfig;
 import dev.ambient.ztunnel.admin.AdminServer;
@@ -211,7 +212,13 @@ public final class Ztunnel implements AutoCloseable {
       log.info("ztunnel: local config applied ({} workloads, {} services, {} policies)",
           feed.state().current().workloadCount(), feed.state().current().serviceCount(), feed.policies().size());
     } else if (config.xds().enabled()) {
-      XdsClient client = XdsClient.builder().environment(env).meterRegistry(metrics.registry()).build();
+      // The node comes from the parsed config, not the raw environment: it carries the mesh config's and
+      // PROXY_CONFIG's proxyMetadata (spec §2.3); the address may come from ProxyConfig discoveryAddress.
+      ZtunnelConfig.ControlPlane cp = config.xds();
+      XdsClient client = XdsClient.builder().environment(env).node(config.node())
+          .channelFactory(XdsChannelFactory.tls(cp.address().orElseThrow(), cp.rootCa(), cp.altHostname().orElse(null),
+              config.tls().tls12Enabled()))
+          .meterRegistry(metrics.registry()).build();
       xds = client;
       client.watch(feed);
       client.start();

@@ -33,7 +33,8 @@ public final class ZtunnelMain {
   static int run(Map<String, String> env) {
     ZtunnelConfig config;
     try {
-      config = ZtunnelConfig.fromEnvironment(env);
+      config = ZtunnelConfig.fromEnvironment(env, Runtime.getRuntime().availableProcessors(),
+          ZtunnelConfig.readMeshConfig(java.nio.file.Path.of(ZtunnelConfig.MESH_CONFIG_FILE)));
     } catch (ZtunnelConfigException e) {
       System.err.println("ztunnel: invalid configuration:");
       e.problems().forEach(p -> System.err.println("  " + p));
