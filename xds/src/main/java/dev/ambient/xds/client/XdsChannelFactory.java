@@ -1,7 +1,7 @@
 package dev.ambient.xds.client;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyChannelBuilder;
 import org.jspecify.annotations.Nullable;
 
 /**
