@@ -54,7 +54,7 @@ final class TlsChannels {
         .trustManager(new NameCheckingTrustManager(chainVerifier, names))
         .protocols(tls12 ? new String[] {"TLSv1.3", "TLSv1.2"} : new String[] {"TLSv1.3"})
         .build();
-    return NettyChannelBuilder.forAddress(host, port)
+    return ControlPlaneTransport.configure(NettyChannelBuilder.forAddress(host, port))
         .sslContext(ssl)
         .keepAliveTime(30, TimeUnit.SECONDS)
         .keepAliveTimeout(10, TimeUnit.SECONDS)
