@@ -11,16 +11,16 @@ import dev.ambient.identity.WorkloadCertificate;
 import dev.ambient.xds.api.Rpc;
 import dev.ambient.xds.api.ca.IstioCertificateRequest;
 import dev.ambient.xds.api.ca.IstioCertificateResponse;
+import dev.ambient.xds.client.ControlPlaneTransport;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptors;
-import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
@@ -354,7 +354,7 @@ public final class CaClient implements CertificateFetcher, AutoCloseable {
       } catch (IOException | IllegalArgumentException e) {
         throw new IllegalStateException("cannot use CA_ROOT_CA: " + e.getMessage(), e);
       }
-      ManagedChannelBuilder<?> cb = Grpc.newChannelBuilder(target, credentials);
+      NettyChannelBuilder cb = ControlPlaneTransport.configure(NettyChannelBuilder.forTarget(target, credentials));
       if (authorityOverride != null) {
         cb.overrideAuthority(authorityOverride);
       }

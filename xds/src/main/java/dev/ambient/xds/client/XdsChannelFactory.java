@@ -1,7 +1,7 @@
 package dev.ambient.xds.client;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyChannelBuilder;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -14,7 +14,7 @@ public interface XdsChannelFactory {
 
   /** Plaintext HTTP/2 to {@code host:port} (tests, local control planes). */
   static XdsChannelFactory plaintext(String host, int port) {
-    return () -> NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    return () -> ControlPlaneTransport.configure(NettyChannelBuilder.forAddress(host, port)).usePlaintext().build();
   }
 
   /**

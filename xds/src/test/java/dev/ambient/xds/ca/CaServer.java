@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** A real grpc-netty-shaded TLS server on a loopback port serving one {@link CaService}. */
+/** A real grpc-netty TLS server on a loopback port serving one {@link CaService}. */
 final class CaServer implements AutoCloseable {
   final CertificateAuthority ca;
   final Server server;

@@ -74,7 +74,7 @@ final class HttpListener implements AutoCloseable {
       throw new IllegalArgumentException(name + ": no address to listen on");
     }
     Transport transport = Transport.defaultTransport();
-    EventLoopGroup group = transport.newEventLoopGroup(1, "ztunnel-" + name);
+    EventLoopGroup group = SharedHttpLoop.acquire();
     ChannelGroup connections = new DefaultChannelGroup(name + "-connections", GlobalEventExecutor.INSTANCE);
     ServerBootstrap b = new ServerBootstrap()
         .group(group)
@@ -103,7 +103,7 @@ final class HttpListener implements AutoCloseable {
       ChannelFuture f = b.bind(target).awaitUninterruptibly();
       if (!f.isSuccess()) {
         bound.forEach(ch -> ch.close().awaitUninterruptibly());
-        group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+        SharedHttpLoop.release(group);
         throw new AdminBindException(name, target, f.cause());
       }
       Channel ch = f.channel();
@@ -121,12 +121,12 @@ final class HttpListener implements AutoCloseable {
     return servers.stream().map(ch -> (InetSocketAddress) ch.localAddress()).toList();
   }
 
-  /** Stops listening, closes open connections and the event loop; waits up to a few seconds. */
+  /** Stops listening, closes open connections, gives the shared loop back; waits up to a few seconds. */
   @Override
   public void close() {
     servers.forEach(ch -> ch.close().syncUninterruptibly());
     connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    SharedHttpLoop.release(group);
     log.debug("{} closed", name);
   }
 
