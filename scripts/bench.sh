@@ -83,6 +83,15 @@ for a in "$@"; do [[ "$a" == "-h" || "$a" == "--help" ]] && { usage; exit 0; }; 
 
 "$ROOT/ambient" build
 
+# One benchmark at a time on this machine, from any checkout: two runs would share the cores and the
+# l4 suite's fixed netns/bridge names, and both sets of numbers would be wrong.
+LOCK="${AMBIENT_BENCH_LOCK:-/tmp/ambient-bench.lock}"
+exec 9>"$LOCK"
+if ! flock -n 9; then
+  echo "ambient bench: another benchmark holds $LOCK; waiting for it" >&2
+  flock 9
+fi
+
 # Waits (up to $IDLE_WAIT s, default 120) until the CPUs are less than $IDLE_BELOW % busy (default 15)
 # over one second: other work on the machine would distort the numbers.
 wait_idle() {
