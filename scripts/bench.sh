@@ -88,8 +88,8 @@ for a in "$@"; do [[ "$a" == "-h" || "$a" == "--help" ]] && { usage; exit 0; }; 
 LOCK="${AMBIENT_BENCH_LOCK:-/tmp/ambient-bench.lock}"
 exec 9>"$LOCK"
 if ! flock -n 9; then
-  echo "ambient bench: another benchmark holds $LOCK; waiting for it" >&2
-  flock 9
+  echo "ambient bench: another benchmark holds $LOCK; waiting for it (up to 15 min)" >&2
+  flock -w 900 9 || { echo "ambient bench: $LOCK still held after 15 min (a leftover process?); giving up" >&2; exit 1; }
 fi
 
 # Waits (up to $IDLE_WAIT s, default 120) until the CPUs are less than $IDLE_BELOW % busy (default 15)
