@@ -1,0 +1,244 @@
+package dev.ambient.ztunnel.e2e;
+
+import static dev.ambient.ztunnel.e2e.InProcessMeshTest.assertThatRefused;
+import static dev.ambient.ztunnel.e2e.InProcessMeshTest.roundTrip;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ambient.identity.HboneTls;
+import dev.ambient.identity.SpiffeId;
+import dev.ambient.identity.TlsOptions;
+import dev.ambient.testing.LeakDetectionExtension;
+import dev.ambient.xds.ca.CaClient;
+import dev.ambient.xds.ca.TokenSource;
+import dev.ambient.ztunnel.proxy.EchoServer;
+import dev.ambient.ztunnel.runtime.Ztunnel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Double HBONE end to end (spec §4.7, §5.1 step 5), in process: client ztunnel on network "net-a"
+ * (127.77.1.2), server ztunnel on "net-b" (127.77.2.3, echo on 8080), and an east-west gateway
+ * workload of net-b (127.77.2.9, identity istio-system/eastwest) named as the server's {@code
+ * network_gateway}. The gateway ({@link EastWestGateway}) terminates only the outer HBONE and relays
+ * its bytes to the server ztunnel's HBONE listener, so the inner mTLS runs from the client ztunnel
+ * to the server ztunnel through it.
+ */
+@ExtendWith(LeakDetectionExtension.class)
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class MultiNetworkMeshTest {
+  static final String CLIENT_IP = "127.77.1.2";
+  static final String SERVER_IP = "127.77.2.3";
+  static final String GATEWAY_IP = "127.77.2.9";
+  static final String VIP = "127.77.10.1";
+  static final String HOST = "echo.default.svc.cluster.local";
+  static final int APP_PORT = 8080;
+  static final SpiffeId CLIENT_ID = SpiffeId.of("cluster.local", "default", "client");
+  static final SpiffeId SERVER_ID = SpiffeId.of("cluster.local", "default", "server");
+  static final SpiffeId GATEWAY_ID = SpiffeId.of("cluster.local", "istio-system", "eastwest");
+  static final String SERVER_UID = "Kubernetes//Pod/default/server";
+
+  static String mesh(int gatewayPort) {
+    return """
+        workloads:
+        - uid: Kubernetes//Pod/default/client
+          name: client
+          namespace: default
+          serviceAccount: client
+          network: net-a
+          node: node-a
+          workloadIps: ["127.77.1.2"]
+          protocol: HBONE
+          workloadName: client
+          canonicalName: client-app
+        - uid: Kubernetes//Pod/default/server
+          name: server
+          namespace: default
+          serviceAccount: server
+          network: net-b
+          node: node-b
+          workloadIps: ["127.77.2.3"]
+          protocol: HBONE
+          networkGateway: {destination: "net-b/127.77.2.9", hboneMtlsPort: %d}
+          services:
+            "default/echo.default.svc.cluster.local": {80: 8080}
+          labels: {app: server}
+        - uid: Kubernetes//Pod/istio-system/eastwest
+          name: eastwest
+          namespace: istio-system
+          serviceAccount: eastwest
+          network: net-b
+          node: node-b
+          workloadIps: ["127.77.2.9"]
+          protocol: HBONE
+        services:
+        - name: echo
+          namespace: default
+          hostname: echo.default.svc.cluster.local
+          vips: ["net-a/127.77.10.1", "net-b/127.77.10.1"]
+          ports: {80: 8080}
+          subjectAltNames: ["spiffe://cluster.local/ns/default/sa/server"]
+        """.formatted(gatewayPort);
+  }
+
+  static final String DENY_CLIENT = """
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: {name: deny-client, namespace: default}
+      spec:
+        selector: {matchLabels: {app: server}}
+        action: DENY
+        rules: [{from: [{source: {principals: ["cluster.local/ns/default/sa/client"]}}]}]
+      """;
+
+  @TempDir Path dir;
+  private MeshFixture mesh;
+  private EastWestGateway gateway;
+  private EchoServer echo;
+  private Ztunnel client;
+  private Ztunnel server;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    mesh = new MeshFixture(dir, """
+        token-client spiffe://cluster.local/ns/default/sa/client
+        token-server spiffe://cluster.local/ns/default/sa/server
+        token-eastwest spiffe://cluster.local/ns/istio-system/sa/eastwest
+        """);
+    gateway = new EastWestGateway(new InetSocketAddress(GATEWAY_IP, 0), gatewayTls(), List.of(CLIENT_ID));
+    mesh.writeConfig("mesh", mesh(gateway.address().getPort()));
+    echo = new EchoServer(new InetSocketAddress(SERVER_IP, APP_PORT));
+
+    Map<String, String> serverEnv = mesh.dedicatedEnv("default", "server", "server", "token-server", "node-b");
+    serverEnv.put("NETWORK", "net-b");
+    // Only the gateway dials the server ztunnel's HBONE listener: an ephemeral port will do.
+    server = mesh.start(serverEnv, MeshFixture.binds(SERVER_IP, 0), SERVER_ID);
+    gateway.route(HOST + ":80", server.listeners().getFirst().localAddress());
+
+    Map<String, String> clientEnv = mesh.dedicatedEnv("default", "client", "client", "token-client", "node-a");
+    clientEnv.put("NETWORK", "net-a");
+    client = mesh.start(clientEnv, MeshFixture.binds(CLIENT_IP, 0), CLIENT_ID);
+  }
+
+  /** The gateway's certificate from the mesh CA, as istiod would issue it to the gateway pod. */
+  private HboneTls gatewayTls() throws Exception {
+    try (CaClient ca = CaClient.builder()
+        .address(mesh.address())
+        .rootCertFile(mesh.rootCert())
+        .tokenSource(new TokenSource.Literal("token-eastwest"))
+        .build()) {
+      return HboneTls.create(ca.fetch(GATEWAY_ID).get(10, TimeUnit.SECONDS), TlsOptions.DEFAULT);
+    }
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (mesh != null) {
+      mesh.close();
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+    if (echo != null) {
+      echo.close();
+    }
+  }
+
+  private Socket connectVip() throws IOException {
+    return Socks5.connect(LoopbackMesh.socks5(client), new InetSocketAddress(VIP, 80));
+  }
+
+  @Test
+  void serviceOnAnotherNetwork_isReachedThroughTheGateway_withInnerMutualTlsEndToEnd() throws Exception {
+    try (Socket s = connectVip()) {
+      assertThat(roundTrip(s, "hello across networks")).isEqualTo("hello across networks");
+      String big = "y".repeat(256 * 1024);
+      assertThat(roundTrip(s, big)).isEqualTo(big);
+    }
+    assertThat(echo.accepted()).isEqualTo(1);
+
+    // The gateway saw one outer CONNECT: the client's own identity, authority hostname:service port.
+    assertThat(gateway.seen()).hasSize(1);
+    EastWestGateway.Seen outer = gateway.seen().getFirst();
+    assertThat(outer.peer()).isEqualTo(CLIENT_ID);
+    assertThat(outer.authority()).isEqualTo(HOST + ":80");
+    // x-forwarded-network travels on the inner CONNECT only, which the gateway cannot read.
+    assertThat(outer.header("x-forwarded-network")).isEmpty();
+
+    // The server ztunnel terminated the inner mTLS: it reports the client's principal, and it took
+    // the request as coming through a gateway (x-forwarded-network: net-a), so the source labels
+    // come from the inner request's baggage, never from the gateway workload (the TCP peer).
+    Eventually.assertThat(Duration.ofSeconds(5), () -> assertThat(server.metrics().scrape(null).body())
+        .containsPattern("istio_tcp_connections_opened_total\\{connection_security_policy=\"mutual_tls\""
+            + "[^}]*destination_principal=\"" + SERVER_ID + "\"[^}]*reporter=\"destination\""
+            + "[^}]*source_canonical_service=\"client-app\"[^}]*source_principal=\"" + CLIENT_ID
+            + "\"[^}]*source_workload=\"client\"[^}]*} 1")
+        .doesNotContain("source_workload=\"eastwest\""));
+    // The client side reports it as an mTLS connection to the remote workload.
+    Eventually.assertThat(Duration.ofSeconds(5), () -> assertThat(client.metrics().scrape(null).body())
+        .containsPattern("istio_tcp_connections_opened_total\\{[^}]*destination_principal=\"" + SERVER_ID
+            + "\"[^}]*reporter=\"source\"[^}]*} 1"));
+  }
+
+  @Test
+  void denyPolicyAtTheServer_stillDeniesThroughTheGateway() throws Exception {
+    mesh.writeConfig("policy", DENY_CLIENT);
+    Eventually.assertThat(Duration.ofSeconds(10), () -> assertThat(server.state().workload(SERVER_UID)
+        .orElseThrow().authorizationPolicies()).isEqualTo(List.of("default/deny-client")));
+    assertThatRefused(() -> {
+      try (Socket s = connectVip()) {
+        s.setSoTimeout(5_000);
+        String echoed = roundTrip(s, "should not arrive");
+        if (echoed.length() == "should not arrive".length()) {
+          throw new AssertionError("the client was not denied");
+        }
+        throw new IOException("closed after " + echoed.length() + " bytes");
+      }
+    });
+    // The gateway let the outer tunnel through; the server refused the inner CONNECT.
+    assertThat(gateway.seen()).extracting(EastWestGateway.Seen::peer).contains(CLIENT_ID);
+    assertThat(echo.accepted()).isZero();
+    Eventually.assertThat(Duration.ofSeconds(5), () -> assertThat(server.metrics().scrape(null).body())
+        .containsPattern("istio_tcp_connections_closed_total\\{[^}]*reporter=\"destination\""
+            + "[^}]*response_flags=\"DENY\"[^}]*source_principal=\"" + CLIENT_ID + "\""));
+
+    mesh.writeConfig("policy", null);
+    Eventually.assertThat(Duration.ofSeconds(10), () -> assertThat(server.state().workload(SERVER_UID)
+        .orElseThrow().authorizationPolicies()).isEmpty());
+    try (Socket s = connectVip()) {
+      assertThat(roundTrip(s, "allowed again")).isEqualTo("allowed again");
+    }
+  }
+
+  @Test
+  void gatewayRefusingTheOuterTunnel_failsTheConnection() throws Exception {
+    gateway.close();
+    gateway = new EastWestGateway(new InetSocketAddress(GATEWAY_IP, 0), gatewayTls(), List.of(SERVER_ID));
+    mesh.writeConfig("mesh", mesh(gateway.address().getPort()));
+    gateway.route(HOST + ":80", server.listeners().getFirst().localAddress());
+    Eventually.assertThat(Duration.ofSeconds(10), () -> assertThat(client.state().workload(SERVER_UID).orElseThrow()
+        .networkGateway().orElseThrow().hboneMtlsPort()).isEqualTo(gateway.address().getPort()));
+    assertThatRefused(() -> {
+      try (Socket s = connectVip()) {
+        s.setSoTimeout(5_000);
+        String echoed = roundTrip(s, "x");
+        throw new IOException("closed after " + echoed.length() + " bytes");
+      }
+    });
+    assertThat(gateway.seen()).extracting(EastWestGateway.Seen::peer).containsOnly(CLIENT_ID);
+    assertThat(echo.accepted()).isZero();
+    assertThat(Set.copyOf(gateway.seen())).isNotEmpty();
+  }
+}
