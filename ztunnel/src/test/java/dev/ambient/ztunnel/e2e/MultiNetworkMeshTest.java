@@ -13,6 +13,7 @@ import dev.ambient.xds.ca.TokenSource;
 import dev.ambient.ztunnel.proxy.EchoServer;
 import dev.ambient.ztunnel.runtime.Ztunnel;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
@@ -73,7 +74,7 @@ class MultiNetworkMeshTest {
           protocol: HBONE
           networkGateway: {destination: "net-b/127.77.2.9", hboneMtlsPort: %d}
           services:
-            "default/echo.default.svc.cluster.local": {80: 8080}
+            "default/echo.default.svc.cluster.local": {80: 8080, 81: 8081}
           labels: {app: server}
         - uid: Kubernetes//Pod/istio-system/eastwest
           name: eastwest
@@ -88,7 +89,7 @@ class MultiNetworkMeshTest {
           namespace: default
           hostname: echo.default.svc.cluster.local
           vips: ["net-a/127.77.10.1", "net-b/127.77.10.1"]
-          ports: {80: 8080}
+          ports: {80: 8080, 81: 8081}
           subjectAltNames: ["spiffe://cluster.local/ns/default/sa/server"]
         """.formatted(gatewayPort);
   }
@@ -126,6 +127,7 @@ class MultiNetworkMeshTest {
     // Only the gateway dials the server ztunnel's HBONE listener: an ephemeral port will do.
     server = mesh.start(serverEnv, MeshFixture.binds(SERVER_IP, 0), SERVER_ID);
     gateway.route(HOST + ":80", server.listeners().getFirst().localAddress());
+    gateway.route(HOST + ":81", server.listeners().getFirst().localAddress());
 
     Map<String, String> clientEnv = mesh.dedicatedEnv("default", "client", "client", "token-client", "node-a");
     clientEnv.put("NETWORK", "net-a");
@@ -219,6 +221,83 @@ class MultiNetworkMeshTest {
         .orElseThrow().authorizationPolicies()).isEmpty());
     try (Socket s = connectVip()) {
       assertThat(roundTrip(s, "allowed again")).isEqualTo("allowed again");
+    }
+  }
+
+  /**
+   * Backpressure through both tunnels: 64 MiB into a reader that takes about 16 MiB/s. Nothing on
+   * the way may buffer without bound: at every moment what the application has written but the
+   * reader not yet read stays below {@link #MAX_IN_FLIGHT} (socket buffers plus the inner and outer
+   * HTTP/2 windows), far less than the payload, and every byte arrives.
+   */
+  @Test
+  void slowReaderBehindTheGateway_pausesTheWriter_withBoundedBytesInFlight() throws Exception {
+    long total = 64L * 1024 * 1024;
+    try (SlowSink sink = new SlowSink(new InetSocketAddress(SERVER_IP, 8081));
+        Socket s = Socks5.connect(LoopbackMesh.socks5(client), new InetSocketAddress(VIP, 81))) {
+      s.setSoTimeout(30_000);
+      OutputStream out = s.getOutputStream();
+      byte[] chunk = new byte[64 * 1024];
+      long written = 0;
+      long maxInFlight = 0;
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (written < total) {
+        assertThat(System.nanoTime() - deadline).as("64 MiB within 60 s").isNegative();
+        out.write(chunk);
+        written += chunk.length;
+        maxInFlight = Math.max(maxInFlight, written - sink.read());
+      }
+      s.shutdownOutput();
+      assertThat(sink.done().get(60, TimeUnit.SECONDS)).isEqualTo(total);
+      assertThat(maxInFlight).as("bytes written but not yet read, at most").isLessThan(MAX_IN_FLIGHT);
+      assertThat(maxInFlight).as("the reader really was slower than the writer").isGreaterThan(1024 * 1024);
+    }
+  }
+
+  /**
+   * Socket buffers and the HTTP/2 windows on the way (4 MiB per stream), with margin; half the
+   * payload. Measured: about 12 MiB at the peak.
+   */
+  static final long MAX_IN_FLIGHT = 32L * 1024 * 1024;
+
+  /** A reader on {@code bind} that reads 16 KiB per millisecond at most, counting bytes until EOF. */
+  static final class SlowSink implements AutoCloseable {
+    private final java.net.ServerSocket server;
+    private final java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.CompletableFuture<Long> done = new java.util.concurrent.CompletableFuture<>();
+
+    SlowSink(InetSocketAddress bind) throws IOException {
+      server = new java.net.ServerSocket();
+      server.setReceiveBufferSize(64 * 1024);
+      server.bind(bind);
+      Thread.ofVirtual().start(this::run);
+    }
+
+    long read() {
+      return read.get();
+    }
+
+    java.util.concurrent.CompletableFuture<Long> done() {
+      return done;
+    }
+
+    private void run() {
+      try (Socket s = server.accept(); java.io.InputStream in = s.getInputStream()) {
+        byte[] buf = new byte[16 * 1024];
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+          read.addAndGet(n);
+          Thread.sleep(1);
+        }
+        done.complete(read.get());
+      } catch (IOException | InterruptedException | RuntimeException e) {
+        done.completeExceptionally(e);
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
     }
   }
 
