@@ -214,7 +214,8 @@ class MultiNetworkMeshTest {
     assertThat(echo.accepted()).isZero();
     Eventually.assertThat(Duration.ofSeconds(5), () -> assertThat(server.metrics().scrape(null).body())
         .containsPattern("istio_tcp_connections_closed_total\\{[^}]*reporter=\"destination\""
-            + "[^}]*response_flags=\"DENY\"[^}]*source_principal=\"" + CLIENT_ID + "\""));
+            + "[^}]*response_flags=\"DENY\"[^}]*source_principal=\"" + CLIENT_ID
+            + "\"[^}]*source_workload=\"client\""));
 
     mesh.writeConfig("policy", null);
     Eventually.assertThat(Duration.ofSeconds(10), () -> assertThat(server.state().workload(SERVER_UID)
