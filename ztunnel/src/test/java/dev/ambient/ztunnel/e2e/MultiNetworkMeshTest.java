@@ -261,13 +261,21 @@ class MultiNetworkMeshTest {
    */
   static final long MAX_IN_FLIGHT = 32L * 1024 * 1024;
 
-  /** A reader on {@code bind} that reads 16 KiB per millisecond at most, counting bytes until EOF. */
+  /** A reader on {@code bind} that reads 16 KiB per pause at most, counting bytes until EOF. */
   static final class SlowSink implements AutoCloseable {
     private final java.net.ServerSocket server;
     private final java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.CompletableFuture<Long> done = new java.util.concurrent.CompletableFuture<>();
 
+    private final int pauseMillis;
+
     SlowSink(InetSocketAddress bind) throws IOException {
+      this(bind, 1);
+    }
+
+    /** @param pauseMillis sleep after each read of up to 16 KiB (0: read as fast as possible) */
+    SlowSink(InetSocketAddress bind, int pauseMillis) throws IOException {
+      this.pauseMillis = pauseMillis;
       server = new java.net.ServerSocket();
       server.setReceiveBufferSize(64 * 1024);
       server.bind(bind);
@@ -288,7 +296,9 @@ class MultiNetworkMeshTest {
         int n;
         while ((n = in.read(buf)) >= 0) {
           read.addAndGet(n);
-          Thread.sleep(1);
+          if (pauseMillis > 0) {
+            Thread.sleep(pauseMillis);
+          }
         }
         done.complete(read.get());
       } catch (IOException | InterruptedException | RuntimeException e) {
@@ -299,6 +309,133 @@ class MultiNetworkMeshTest {
     @Override
     public void close() throws IOException {
       server.close();
+    }
+  }
+
+  /**
+   * Backpressure of the outer stream itself (InnerHbone): the remote ztunnel grants the inner
+   * connection a 256 MiB window, so only the outer stream's writability can stop the client ztunnel
+   * from reading the application. With the gateway's way to the remote ztunnel stalled, the
+   * application's writes must block after a few MiB (outer window + socket buffers), not run on
+   * into the client ztunnel's memory; after the stall every byte still arrives.
+   */
+  @Test
+  void stalledGateway_blocksTheApplication_evenWithAHugeInnerWindow() throws Exception {
+    Map<String, String> env = mesh.dedicatedEnv("default", "server", "server", "token-server", "node-b");
+    env.put("NETWORK", "net-b");
+    env.put("HTTP2_STREAM_WINDOW_SIZE", Integer.toString(256 << 20));
+    env.put("HTTP2_CONNECTION_WINDOW_SIZE", Integer.toString(256 << 20));
+    Ztunnel bigWindows = mesh.start(env, MeshFixture.binds(SERVER_IP, 0), SERVER_ID);
+    long total = 64L * 1024 * 1024;
+    try (PausableRelay relay = new PausableRelay(new InetSocketAddress(GATEWAY_IP, 0),
+            bigWindows.listeners().getFirst().localAddress());
+        SlowSink sink = new SlowSink(new InetSocketAddress(SERVER_IP, 8081), 0);
+        Socket s = Socks5.connect(LoopbackMesh.socks5(client), new InetSocketAddress(VIP, 81))) {
+      gateway.route(HOST + ":81", relay.address());
+      OutputStream out = s.getOutputStream();
+      byte[] chunk = new byte[64 * 1024];
+      out.write(chunk); // the inner tunnel is up once these arrive
+      Eventually.assertThat(Duration.ofSeconds(10), () -> assertThat(sink.read()).isEqualTo(chunk.length));
+
+      relay.pause();
+      java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong(chunk.length);
+      Thread writer = Thread.ofVirtual().start(() -> {
+        try {
+          while (written.get() < total) {
+            out.write(chunk);
+            written.addAndGet(chunk.length);
+          }
+          s.shutdownOutput();
+        } catch (IOException e) {
+          // the test fails on the byte count below
+        }
+      });
+      Thread.sleep(3_000);
+      long whileStalled = written.get();
+      Thread.sleep(1_000);
+      assertThat(written.get()).as("the writer is blocked").isEqualTo(whileStalled);
+      assertThat(whileStalled).as("written while the gateway was stalled").isLessThan(MAX_STALLED);
+
+      relay.resume();
+      writer.join(Duration.ofSeconds(60));
+      assertThat(written.get()).isEqualTo(total);
+      assertThat(sink.done().get(60, TimeUnit.SECONDS)).isEqualTo(total);
+    }
+  }
+
+  /**
+   * Outer window (4 MiB) and the socket buffers on both sides of the stall, with margin (measured:
+   * about 10 MiB). Without outer backpressure the 256 MiB inner window would let all 64 MiB in.
+   */
+  static final long MAX_STALLED = 40L * 1024 * 1024;
+
+  /** A TCP relay whose client-to-server direction can be paused (it then stops reading). */
+  static final class PausableRelay implements AutoCloseable {
+    private final java.net.ServerSocket server;
+    private final InetSocketAddress target;
+    private volatile boolean paused;
+    private final List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    PausableRelay(InetSocketAddress bind, InetSocketAddress target) throws IOException {
+      this.target = target;
+      server = new java.net.ServerSocket();
+      server.bind(bind);
+      Thread.ofVirtual().start(this::acceptLoop);
+    }
+
+    InetSocketAddress address() {
+      return (InetSocketAddress) server.getLocalSocketAddress();
+    }
+
+    void pause() {
+      paused = true;
+    }
+
+    void resume() {
+      paused = false;
+    }
+
+    private void acceptLoop() {
+      while (!server.isClosed()) {
+        try {
+          Socket in = server.accept();
+          Socket up = new Socket();
+          up.connect(target, 2_000);
+          sockets.add(in);
+          sockets.add(up);
+          Thread.ofVirtual().start(() -> copy(in, up, true));
+          Thread.ofVirtual().start(() -> copy(up, in, false));
+        } catch (IOException e) {
+          return;
+        }
+      }
+    }
+
+    private void copy(Socket from, Socket to, boolean pausable) {
+      byte[] buf = new byte[64 * 1024];
+      try {
+        int n;
+        while (true) {
+          while (pausable && paused && !from.isClosed()) {
+            Thread.sleep(5);
+          }
+          if ((n = from.getInputStream().read(buf)) < 0) {
+            break;
+          }
+          to.getOutputStream().write(buf, 0, n);
+        }
+        to.shutdownOutput();
+      } catch (IOException | InterruptedException e) {
+        // closed
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+      for (Socket sock : sockets) {
+        sock.close();
+      }
     }
   }
 
