@@ -19,6 +19,7 @@ import dev.ambient.ztunnel.admin.ReadinessServer;
 import dev.ambient.ztunnel.authz.Authorizer;
 import dev.ambient.ztunnel.authz.LiveConnections;
 import dev.ambient.ztunnel.inpod.InPodProxies;
+import dev.ambient.ztunnel.inpod.SelfInbound;
 import dev.ambient.ztunnel.inpod.WorkloadManager;
 import dev.ambient.ztunnel.inpod.ZdsClient;
 import dev.ambient.ztunnel.inpod.ZdsException;
@@ -271,7 +272,24 @@ public final class Ztunnel implements AutoCloseable {
     if (draining.get()) {
       return;
     }
+    startSelfInbound();
     zds = ZdsClient.start(Path.of(config.inPod().uds()), manager, this::zdsProtocolError);
+  }
+
+  /**
+   * Shared mode with POD_NAMESPACE, POD_NAME and SERVICE_ACCOUNT: ztunnel's own inbound HBONE
+   * listener in its own netns (spec §7.6), drained with the other listeners.
+   */
+  private void startSelfInbound() {
+    SelfInbound.workloadInfo(config.proxyMode(), config.identity()).ifPresent(self -> {
+      ProxyInputs inputs = new ProxyInputs(config, self, feed.state(), feed.policySupplier(), authorizer, live,
+          certificates, sockets, telemetry, transport, workers);
+      ProxyListener listener = SelfInbound.bind(inputs, binds.inbound());
+      listeners.add(listener);
+      log.info("ztunnel's own inbound HBONE listener on {} as {}/{} ({})", listener.localAddress(), self.namespace(),
+          self.name(), SelfInbound.find(feed.state().current().workloads(), self, config.identity().nodeName())
+              .map(w -> "workload " + w.uid()).orElse("not in xDS yet: handshakes wait for it"));
+    });
   }
 
   /** Spec §7.4: an incompatible node agent ends the process (status 1); {@link #terminated} fails. */
@@ -319,7 +337,10 @@ public final class Ztunnel implements AutoCloseable {
     return secrets;
   }
 
-  /** The bound listeners, in start order (inbound, inbound plaintext, outbound, SOCKS5). */
+  /**
+   * The bound listeners, in start order: dedicated mode inbound, inbound plaintext, outbound, SOCKS5;
+   * shared mode only ztunnel's own inbound HBONE listener, when configured.
+   */
   public synchronized List<ProxyListener> listeners() {
     return List.copyOf(listeners);
   }

@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
 
 /** The client side of a SOCKS5 no-auth CONNECT (RFC 1928), for driving ztunnel's SOCKS5 listener. */
 final class Socks5 {
@@ -18,8 +19,17 @@ final class Socks5 {
    * @throws IOException when the proxy refuses; the message carries the reply code
    */
   static Socket connect(InetSocketAddress proxy, InetSocketAddress target) throws IOException {
+    return connect(proxy, target, null);
+  }
+
+  /** {@link #connect(InetSocketAddress, InetSocketAddress)} from {@code localBind} (null: any). */
+  static Socket connect(InetSocketAddress proxy, InetSocketAddress target, @Nullable InetSocketAddress localBind)
+      throws IOException {
     Socket s = new Socket();
     try {
+      if (localBind != null) {
+        s.bind(localBind);
+      }
       s.connect(proxy, 2_000);
       s.setSoTimeout(5_000);
       s.getOutputStream().write(new byte[] {5, 1, 0});

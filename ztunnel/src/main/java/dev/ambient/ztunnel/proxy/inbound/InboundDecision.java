@@ -95,12 +95,14 @@ public final class InboundDecision {
    * Refused by policy (401); {@code connection} is the RBAC tuple that was denied, {@code sourceWorkload} the peer
    * for telemetry (as in {@link Accepted}).
    */
-  public record Denied(Connection connection, Decision.Deny deny, Optional<Workload> sourceWorkload)
+  public record Denied(Connection connection, Decision.Deny deny, Optional<Workload> sourceWorkload,
+      Map<String, String> sourceBaggage)
       implements Outcome {
     public Denied {
       requireNonNull(connection, "connection");
       requireNonNull(deny, "deny");
       requireNonNull(sourceWorkload, "sourceWorkload");
+      sourceBaggage = Map.copyOf(sourceBaggage);
     }
 
     @Override
@@ -225,7 +227,8 @@ public final class InboundDecision {
     AuthorizedConnection authorized;
     switch (authorizer.authorize(rbac, self, policies)) {
       case Decision.Deny deny -> {
-        return new Denied(rbac, deny, source);
+        // Through a gateway the source workload is unknown: the request's baggage names it (spec §4.7).
+        return new Denied(rbac, deny, source, Baggage.parse(request.header(Baggage.HEADER).orElse(null)));
       }
       case Decision.Allow allow -> authorized = allow.connection();
     }

@@ -171,7 +171,7 @@ public final class InboundProxy implements ProxyListener {
       }
       case InboundDecision.Denied d -> {
         ReportedConnection rc = inputs.telemetry().opened(facts(request, local, request.localAddress(),
-            d.sourceWorkload(), Optional.empty(), Map.of()));
+            d.sourceWorkload(), Optional.empty(), d.sourceBaggage()));
         rc.close(0, 0, ResponseFlag.DENY, d.deny().message());
         yield new HboneDecision.Reject(d.status(), d.deny().message());
       }

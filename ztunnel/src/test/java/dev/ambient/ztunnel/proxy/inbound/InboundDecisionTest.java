@@ -273,6 +273,18 @@ class InboundDecisionTest {
     assertThat(((Denied) decide(state(local), local, POD_IP + ":8080")).sourceWorkload()).as("unknown peer").isEmpty();
   }
 
+  @Test
+  void denied_throughAGateway_carriesTheRequestBaggage_andNoSourceWorkload() {
+    Workload local = server();
+    policies = Policies.index(Policies.denyAll("default"));
+    Outcome o = decide(state(local, client()), local, request(POD_IP + ":8080",
+        Map.of("x-forwarded-network", "remote", "baggage", "k8s.deployment.name=client,service.name=client-app")));
+    assertThat(((Denied) o).sourceWorkload()).isEmpty();
+    assertThat(((Denied) o).sourceBaggage()).containsExactlyInAnyOrderEntriesOf(
+        Map.of("k8s.deployment.name", "client", "service.name", "client-app"));
+    assertThat(((Denied) decide(state(local), local, POD_IP + ":8080")).sourceBaggage()).as("no header").isEmpty();
+  }
+
   // --- telemetry facts ---
 
   @Test
