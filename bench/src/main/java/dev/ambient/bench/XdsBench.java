@@ -61,6 +61,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class XdsBench {
   private static final long MIB = 1L << 20;
+  /** The launcher's CONTROL_PLANE_JAVA_DEFAULTS, for a bench run without {@code ./ambient}. */
+  static final String DEFAULT_CONTROL_PLANE_JVM = "-XX:+UseZGC -Xmx2g";
   private static final String CP_JVM_LOG = "control-plane-jvm.log";
   private static final String CLIENT_JVM_LOG = "client-jvm.log";
 
@@ -101,7 +103,8 @@ public final class XdsBench {
     Path out = Path.of("bench/results");
     boolean keep = false;
     boolean profile = false;
-    String cpOpts = "-Xms1g -Xmx2g";
+    // the launcher's control-plane JVM flags (./ambient exports them), so the bench measures what users run
+    String cpOpts = System.getenv().getOrDefault("AMBIENT_CONTROL_PLANE_JVM", DEFAULT_CONTROL_PLANE_JVM);
     double idleBelow = 15;
     int idleWait = 120;
     long gap = 200;
