@@ -33,12 +33,15 @@ suites:
           1,000 policies in 50 namespaces): the control plane (ControlPlaneMain) in its own JVM, the
           xDS client in the measuring JVM, over the real TLS port on loopback. Measures the time to
           the first full sync, the bytes received, the client's heap per workload (after GC) and the
-          time from a file change to the change seen by a client watcher (median, p99); prints them
+          time from a file change to the change seen by a client watcher (median, p99, after disclosed
+          warm-up changes that are reported separately), split into stages (watcher, debounce, load,
+          store, publish, wire, client apply) with both JVMs' GC and safepoint pauses; prints them
           against the goals (sync < 2 s, < 2 KiB heap per workload, p99 < 100 ms); JSON goes to
           bench/results/xds-<UTC>.json.
           options: --workloads N --services N --policies N --namespaces N (default 10000 1000 1000 50)
-                   --changes N (default 100)  --warm-syncs N (default 5)  --gap-ms MS (pause before
-                   each change, default 200)  --cp-jvm-opts "..." (default "-Xms1g -Xmx2g")
+                   --changes N (default 100)  --warm-up-changes N (default 10)  --warm-syncs N (default 5)
+                   --gap-ms MS (pause before each change, default 200)  --cp-jvm-opts "..." (default:
+                   the launcher's control-plane JVM flags, AMBIENT_CONTROL_PLANE_JVM: "-XX:+UseZGC -Xmx2g")
                    --profile (JFR of both JVMs into bench/results/*.jfr)  --keep (keep config and logs)
                    --idle-below PCT --idle-wait S (wait for an idle machine first; default 15, 120)
   l4      (root) L4 between two node network namespaces (client node 198.18.0.10, server node

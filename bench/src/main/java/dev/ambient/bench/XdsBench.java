@@ -28,7 +28,18 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import jdk.jfr.Recording;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code ./ambient bench xds}: the control plane at scale (default 10,000 workloads, 1,000 services,
@@ -50,6 +61,10 @@ import jdk.jfr.Recording;
  */
 public final class XdsBench {
   private static final long MIB = 1L << 20;
+  /** The launcher's CONTROL_PLANE_JAVA_DEFAULTS, for a bench run without {@code ./ambient}. */
+  static final String DEFAULT_CONTROL_PLANE_JVM = "-XX:+UseZGC -Xmx2g";
+  private static final String CP_JVM_LOG = "control-plane-jvm.log";
+  private static final String CLIENT_JVM_LOG = "client-jvm.log";
 
   // goals from the issue
   static final double GOAL_SYNC_MS = 2000;
@@ -58,9 +73,18 @@ public final class XdsBench {
 
   record Options(int workloads, int services, int policies, int namespaces, int changes, int warmSyncs,
       Path out, String command, boolean keep, boolean profile, String cpJvmOpts, double idleBelow, int idleWait,
-      long gapMillis) {}
+      long gapMillis, int warmUpChanges) {}
 
-  record Change(int index, String kind, String what, double millis, double busyBefore) {}
+  record Change(int index, String kind, String what, long t0, long t1, double busyBefore,
+      ChangeStages.Breakdown stages) {
+    double millis() {
+      return (t1 - t0) / 1e6;
+    }
+
+    Change withStages(ChangeStages.Breakdown b) {
+      return new Change(index, kind, what, t0, t1, busyBefore, b);
+    }
+  }
 
   private final Options opt;
   private final Map<String, Object> notes = new LinkedHashMap<>();
@@ -79,10 +103,12 @@ public final class XdsBench {
     Path out = Path.of("bench/results");
     boolean keep = false;
     boolean profile = false;
-    String cpOpts = "-Xms1g -Xmx2g";
+    // the launcher's control-plane JVM flags (./ambient exports them), so the bench measures what users run
+    String cpOpts = System.getenv().getOrDefault("AMBIENT_CONTROL_PLANE_JVM", DEFAULT_CONTROL_PLANE_JVM);
     double idleBelow = 15;
     int idleWait = 120;
     long gap = 200;
+    int warmUpChanges = 10;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -93,6 +119,7 @@ public final class XdsBench {
         case "--changes" -> changes = Integer.parseInt(args[++i]);
         case "--warm-syncs" -> warm = Integer.parseInt(args[++i]);
         case "--gap-ms" -> gap = Long.parseLong(args[++i]);
+        case "--warm-up-changes" -> warmUpChanges = Integer.parseInt(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "--keep" -> keep = true;
         case "--profile" -> profile = true;
@@ -102,8 +129,10 @@ public final class XdsBench {
         case "-h", "--help" -> {
           System.out.println("""
               XdsBench [--workloads N] [--services N] [--policies N] [--namespaces N] [--changes N]
-                       [--warm-syncs N] [--gap-ms MS] [--out DIR] [--keep] [--profile] [--cp-jvm-opts "..."]
-                       [--idle-below PCT] [--idle-wait S]""");
+                       [--warm-syncs N] [--gap-ms MS] [--warm-up-changes N] [--out DIR] [--keep] [--profile]
+                       [--cp-jvm-opts "..."] [--idle-below PCT] [--idle-wait S]
+              --warm-up-changes N: changes made (and reported as "first changes") before the N counted ones
+                                   (default 10)""");
           return;
         }
         default -> {
@@ -114,7 +143,7 @@ public final class XdsBench {
     }
     String command = System.getProperty("bench.command", "XdsBench " + String.join(" ", args));
     new XdsBench(new Options(workloads, services, policies, namespaces, changes, warm, out, command, keep, profile,
-        cpOpts, idleBelow, idleWait, gap)).run();
+        cpOpts, idleBelow, idleWait, gap, warmUpChanges)).run();
     System.exit(0);
   }
 
@@ -137,7 +166,8 @@ public final class XdsBench {
     }
     Path cpLog = work.resolve("control-plane.log");
     Path cpJfr = opt.out.resolve("xds-" + stamp + "-control-plane.jfr");
-    List<String> cmd = controlPlaneCommand(configDir, stateDir, port, opt.profile ? cpJfr : null);
+    List<String> cmd = controlPlaneCommand(configDir, stateDir, port, opt.profile ? cpJfr : null,
+        work.resolve(CP_JVM_LOG));
     waitIdle("control plane start");
     long cpT0 = System.nanoTime();
     Process cp = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(cpLog.toFile()).start();
@@ -152,7 +182,7 @@ public final class XdsBench {
         clientJfr.setDestination(opt.out.resolve("xds-" + stamp + "-client.jfr"));
         clientJfr.start();
       }
-      measure(gen, port, stateDir, work, machine, started, stamp);
+      measure(gen, port, stateDir, work, cpLog, machine, started, stamp);
     } finally {
       if (clientJfr != null) {
         clientJfr.stop();
@@ -172,11 +202,94 @@ public final class XdsBench {
   }
 
   private XdsClient client(int port, Path stateDir, SimpleMeterRegistry registry) {
+    return client(port, stateDir, registry, null);
+  }
+
+  /** A client over TLS; with {@code arrivals}, the nanoTime of every response its gRPC listener gets goes there. */
+  private XdsClient client(int port, Path stateDir, SimpleMeterRegistry registry, @Nullable Arrivals arrivals) {
+    XdsChannelFactory tls = XdsChannelFactory.tls("https://127.0.0.1:" + port,
+        stateDir.resolve("root-cert.pem").toString(), "istiod.istio-system.svc");
     return XdsClient.builder()
-        .channelFactory(XdsChannelFactory.tls("https://127.0.0.1:" + port, stateDir.resolve("root-cert.pem").toString(),
-            "istiod.istio-system.svc"))
+        .channelFactory(arrivals == null ? tls : () -> new StampingChannel(tls.create(), arrivals))
         .meterRegistry(registry)
         .build();
+  }
+
+  /** When responses reached the client's gRPC listener (parsed protobuf, before the client decodes it). */
+  static final class Arrivals {
+    private final List<Long> stamps = new ArrayList<>();
+
+    synchronized void add(long nanos) {
+      stamps.add(nanos);
+    }
+
+    synchronized long[] sorted() {
+      return stamps.stream().mapToLong(Long::longValue).sorted().toArray();
+    }
+  }
+
+  /** A channel whose calls stamp every received message into {@link Arrivals}. */
+  static final class StampingChannel extends ManagedChannel {
+    private final ManagedChannel delegate;
+    private final Channel intercepted;
+
+    StampingChannel(ManagedChannel delegate, Arrivals arrivals) {
+      this.delegate = delegate;
+      this.intercepted = ClientInterceptors.intercept(delegate, new ClientInterceptor() {
+        @Override
+        public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+          return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+            @Override
+            public void start(Listener<R> listener, Metadata headers) {
+              super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                @Override
+                public void onMessage(R message) {
+                  arrivals.add(System.nanoTime());
+                  super.onMessage(message);
+                }
+              }, headers);
+            }
+          };
+        }
+      });
+    }
+
+    @Override
+    public <Q, R> ClientCall<Q, R> newCall(MethodDescriptor<Q, R> method, CallOptions options) {
+      return intercepted.newCall(method, options);
+    }
+
+    @Override
+    public String authority() {
+      return delegate.authority();
+    }
+
+    @Override
+    public ManagedChannel shutdown() {
+      delegate.shutdown();
+      return this;
+    }
+
+    @Override
+    public boolean isShutdown() {
+      return delegate.isShutdown();
+    }
+
+    @Override
+    public boolean isTerminated() {
+      return delegate.isTerminated();
+    }
+
+    @Override
+    public ManagedChannel shutdownNow() {
+      delegate.shutdownNow();
+      return this;
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+      return delegate.awaitTermination(timeout, unit);
+    }
   }
 
   /** The watcher of the change phase: completes the pending expectation when an update satisfies it. */
@@ -205,14 +318,23 @@ public final class XdsBench {
     }
   }
 
-  /** The command line of a control-plane JVM (this JVM's class path), with JFR into {@code jfr} when not null. */
-  private List<String> controlPlaneCommand(Path configDir, Path stateDir, int port, Path jfr) {
+  /**
+   * The command line of a control-plane JVM (this JVM's class path), with JFR into {@code jfr} when not null, and
+   * its GC and safepoint log ({@code tn}: nanoTime) into {@code jvmLog} and its reload timings in its output when
+   * {@code jvmLog} is not null.
+   */
+  private List<String> controlPlaneCommand(Path configDir, Path stateDir, int port, @Nullable Path jfr,
+      @Nullable Path jvmLog) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
     cmd.addAll(Arrays.asList(opt.cpJvmOpts.trim().split("\\s+")));
     if (jfr != null) {
       cmd.add("-XX:StartFlightRecording=settings=profile,dumponexit=true,filename=" + jfr);
+    }
+    if (jvmLog != null) {
+      cmd.add("-Xlog:gc,safepoint:file=" + jvmLog + ":tn");
+      cmd.add("-DAMBIENT_TIMINGS_LOG_LEVEL=debug");
     }
     cmd.addAll(List.of("-Dlogback.configurationFile=logback-control-plane.xml",
         "-cp", System.getProperty("java.class.path"), "dev.ambient.xds.server.ControlPlaneMain",
@@ -234,7 +356,7 @@ public final class XdsBench {
       port = s.getLocalPort();
     }
     Path log = dir.resolve("control-plane.log");
-    Process cp = new ProcessBuilder(controlPlaneCommand(dir.resolve("config"), dir.resolve("state"), port, null))
+    Process cp = new ProcessBuilder(controlPlaneCommand(dir.resolve("config"), dir.resolve("state"), port, null, null))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       waitForLog(cp, log, "control plane serving", 180);
@@ -256,13 +378,16 @@ public final class XdsBench {
     }
   }
 
-  private void measure(XdsConfigGenerator gen, int port, Path stateDir, Path work, Map<String, String> machine,
-      Instant started, String stamp) throws Exception {
+  private void measure(XdsConfigGenerator gen, int port, Path stateDir, Path work, Path cpLog,
+      Map<String, String> machine, Instant started, String stamp) throws Exception {
     MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
+    Path clientJvmLog = work.resolve(CLIENT_JVM_LOG);
+    logJvm(clientJvmLog);
     // (a) + (c): cold sync of the first client; heap before/after
     long heapBefore = usedHeapAfterGc(mem);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    XdsClient client = client(port, stateDir, registry);
+    Arrivals arrivals = new Arrivals();
+    XdsClient client = client(port, stateDir, registry, arrivals);
     ChangeWatcher watcher = new ChangeWatcher();
     client.watch(watcher);
     double busyBeforeSync = cpuBusy();
@@ -302,44 +427,33 @@ public final class XdsBench {
       Files.readAllLines(histo).stream().limit(22).forEach(l -> System.out.println("  " + l));
     }
 
-    // (d) change propagation
-    List<Change> changes = new ArrayList<>();
-    for (int i = 0; i < opt.changes; i++) {
-      Thread.sleep(opt.gapMillis);
-      CompletableFuture<Long> seen = new CompletableFuture<>();
-      String kind;
-      String what;
-      double busy = cpuBusyQuick();
-      long start;
-      if (i % 2 == 0) {
-        // a workload's canonicalRevision; spread over namespaces (files)
-        int w = (int) ((i / 2L * 7919L) % opt.workloads);
-        String uid = gen.uid(w);
-        String rev = "rev-" + i;
-        kind = "workload canonicalRevision";
-        what = uid + " -> " + rev;
-        watcher.expect(u -> u.addresses().get(uid) instanceof Workload wl && wl.canonicalRevision().equals(rev), seen);
-        start = System.nanoTime();
-        gen.setRevision(w, rev);
-      } else {
-        int ns = (i / 2) % Math.max(1, Math.min(opt.namespaces, opt.changes / 4)); // each toggled about twice: add, remove
-        String name = XdsConfigGenerator.nsName(ns) + "/" + XdsConfigGenerator.EXTRA_POLICY;
-        boolean adding = !client.snapshot().authorizations().containsKey(name);
-        kind = adding ? "policy added" : "policy removed";
-        what = name;
-        watcher.expect(adding ? u -> u.authorizations().containsKey(name) : u -> u.removedAuthorizations().contains(name),
-            seen);
-        start = System.nanoTime();
-        gen.toggleExtraPolicy(ns);
-      }
-      long end = seen.get(30, TimeUnit.SECONDS);
-      changes.add(new Change(i, kind, what, (end - start) / 1e6, busy));
+    // (d) change propagation: warm-up changes first (reported as "first changes", not counted), then the counted ones
+    String loadBeforeChanges = read(Path.of("/proc/loadavg"));
+    List<Change> all = new ArrayList<>();
+    for (int i = 0; i < opt.warmUpChanges + opt.changes; i++) {
+      all.add(change(i, gen, client, watcher));
+    }
+    all = withStages(all, cpLog, arrivals, work.resolve(CP_JVM_LOG), clientJvmLog);
+    List<Change> first = all.subList(0, Math.min(opt.warmUpChanges, all.size()));
+    List<Change> changes = all.subList(first.size(), all.size());
+    System.out.printf(Locale.ROOT, "first %d changes (warm-up, not counted): %s ms%n", first.size(),
+        first.stream().map(c -> String.format(Locale.ROOT, "%.0f", c.millis())).toList());
+    for (Change c : first.subList(0, Math.min(3, first.size()))) {
+      System.out.printf(Locale.ROOT, "  change %d: %.1f ms: %s%n", c.index(), c.millis(), c.stages().describe());
     }
     double[] ms = changes.stream().mapToDouble(Change::millis).sorted().toArray();
     double median = percentile(ms, 50);
     double p99 = percentile(ms, 99);
-    System.out.printf(Locale.ROOT, "change propagation over %d changes: median %.1f ms, p99 %.1f ms, max %.1f ms%n",
-        ms.length, median, p99, ms.length == 0 ? 0 : ms[ms.length - 1]);
+    System.out.printf(Locale.ROOT,
+        "change propagation over %d changes (after %d warm-up changes; loadavg %s): median %.1f ms, p99 %.1f ms, max %.1f ms%n",
+        ms.length, first.size(), loadBeforeChanges.trim(), median, p99, ms.length == 0 ? 0 : ms[ms.length - 1]);
+    Map<String, Double> stageMedians = stageMedians(changes);
+    System.out.println("  stage medians (ms): " + stageMedians.entrySet().stream()
+        .map(e -> e.getKey() + " " + String.format(Locale.ROOT, "%.2f", e.getValue())).toList());
+    System.out.println("  slowest:");
+    changes.stream().sorted(Comparator.comparingDouble(Change::millis).reversed()).limit(5)
+        .forEach(c -> System.out.printf(Locale.ROOT, "    change %d (%s, cpu %.0f%% busy before): %.1f ms: %s%n",
+            c.index(), c.kind(), c.busyBefore() * 100, c.millis(), c.stages().describe()));
     client.close();
     // drop the first client before weighing the second (shared strings would otherwise be counted once only)
     client = null;
@@ -419,6 +533,8 @@ public final class XdsBench {
     j.append("    \"heap_method\": \"used heap (MemoryMXBean) after 5 x System.gc() + 200 ms, with the synced client strongly held, minus the same before the client was built; / workloads (total, includes the first client's one-time set-up). Marginal (the goal's figure): the same with the synced client held minus the same with a client synced to a tiny config (1 workload, 1 service, 2 policies, own control plane) held, measured after the other clients were closed; / workloads\",\n");
     j.append("    \"change_method\": \"t0 = System.nanoTime() before writing the new file (written next to the directory, then renamed over the old one); t1 = when the client's watcher gets an update carrying that exact change; even changes: one workload's canonicalRevision, odd: add/remove one local policy\",\n");
     j.append("    \"gap_between_changes_ms\": ").append(opt.gapMillis).append(",\n");
+    j.append("    \"warm_up_changes\": ").append(opt.warmUpChanges).append(",\n");
+    j.append("    \"stages_method\": \"System.nanoTime() of both JVMs (one clock): watch = write to the control plane watcher's first event, debounce = to reload start, load/store/publish = ControlPlane.timings, wire = published to the response in the client's gRPC listener, apply = to the watcher's update; paused = safepoints (-Xlog:safepoint, GC included) of each JVM inside the change\",\n");
     j.append("    \"profile\": ").append(opt.profile).append("\n");
     j.append("  },\n");
     j.append("  \"notes\": {");
@@ -440,17 +556,117 @@ public final class XdsBench {
         .append(", \"goal_per_workload_bytes\": ").append(fmt(GOAL_HEAP_PER_WORKLOAD)).append(", \"pass\": ")
         .append(marginalPerWorkload < GOAL_HEAP_PER_WORKLOAD).append(", \"second_client_bytes_warm_jvm\": ").append(warmHeapDelta)
         .append(", \"second_client_per_workload_bytes\": ").append(fmt(warmHeapDelta / (double) opt.workloads)).append("},\n");
+    j.append("  \"first_changes\": {\"count\": ").append(first.size())
+        .append(", \"note\": \"made before the counted changes (disclosed warm-up), not in the median/p99\",\n    \"samples\": [");
+    j.append(String.join(",", first.stream().map(XdsBench::changeJson).toList()));
+    j.append("\n    ]},\n");
     j.append("  \"changes\": {\"count\": ").append(ms.length).append(", \"median_ms\": ").append(fmt(median))
+        .append(", \"loadavg_before\": ").append(q(loadBeforeChanges))
+        .append(", \"stage_medians_ms\": {").append(String.join(", ", stageMedians.entrySet().stream()
+            .map(e -> q(e.getKey()) + ": " + fmt(e.getValue())).toList())).append("}")
         .append(", \"p99_ms\": ").append(fmt(p99)).append(", \"max_ms\": ").append(fmt(ms.length == 0 ? 0 : ms[ms.length - 1]))
         .append(", \"p99_method\": \"nearest rank\", \"goal_p99_ms\": ").append(fmt(GOAL_P99_MS)).append(", \"pass\": ")
         .append(p99 < GOAL_P99_MS).append(",\n    \"samples\": [");
-    j.append(String.join(",", changes.stream().map(c -> "\n      {\"i\": " + c.index() + ", \"kind\": " + q(c.kind())
-        + ", \"what\": " + q(c.what()) + ", \"ms\": " + fmt(c.millis()) + ", \"cpu_busy_before\": " + fmt(c.busyBefore()) + "}").toList()));
+    j.append(String.join(",", changes.stream().map(XdsBench::changeJson).toList()));
     j.append("\n    ]}\n");
     j.append("}\n");
     Path json = opt.out.resolve("xds-" + stamp + ".json");
     Files.writeString(json, j.toString());
     System.out.println("\nresults: " + json);
+  }
+
+  /** Makes change {@code i} (even: a workload's canonicalRevision, odd: a local policy added or removed). */
+  private Change change(int i, XdsConfigGenerator gen, XdsClient client, ChangeWatcher watcher) throws Exception {
+    Thread.sleep(opt.gapMillis);
+    CompletableFuture<Long> seen = new CompletableFuture<>();
+    String kind;
+    String what;
+    double busy = cpuBusyQuick();
+    long start;
+    if (i % 2 == 0) {
+      // a workload's canonicalRevision; spread over namespaces (files)
+      int w = (int) ((i / 2L * 7919L) % opt.workloads);
+      String uid = gen.uid(w);
+      String rev = "rev-" + i;
+      kind = "workload canonicalRevision";
+      what = uid + " -> " + rev;
+      watcher.expect(u -> u.addresses().get(uid) instanceof Workload wl && wl.canonicalRevision().equals(rev), seen);
+      start = System.nanoTime();
+      gen.setRevision(w, rev);
+    } else {
+      int total = opt.warmUpChanges + opt.changes;
+      int ns = (i / 2) % Math.max(1, Math.min(opt.namespaces, total / 4)); // each toggled about twice: add, remove
+      String name = XdsConfigGenerator.nsName(ns) + "/" + XdsConfigGenerator.EXTRA_POLICY;
+      boolean adding = !client.snapshot().authorizations().containsKey(name);
+      kind = adding ? "policy added" : "policy removed";
+      what = name;
+      watcher.expect(adding ? u -> u.authorizations().containsKey(name) : u -> u.removedAuthorizations().contains(name),
+          seen);
+      start = System.nanoTime();
+      gen.toggleExtraPolicy(ns);
+    }
+    long end = seen.get(30, TimeUnit.SECONDS);
+    return new Change(i, kind, what, start, end, busy, ChangeStages.Breakdown.NONE);
+  }
+
+  /** The changes with their stages, from the control plane's output and both JVMs' safepoint logs. */
+  private static List<Change> withStages(List<Change> changes, Path cpLog, Arrivals arrivals, Path cpJvmLog,
+      Path clientJvmLog) throws IOException {
+    List<ChangeStages.Reload> reloads = lines(cpLog).stream().map(ChangeStages::parseReload)
+        .filter(java.util.Objects::nonNull).toList();
+    List<ChangeStages.Pause> cpPauses = lines(cpJvmLog).stream().map(ChangeStages::parseSafepoint)
+        .filter(java.util.Objects::nonNull).toList();
+    List<ChangeStages.Pause> clientPauses = lines(clientJvmLog).stream().map(ChangeStages::parseSafepoint)
+        .filter(java.util.Objects::nonNull).toList();
+    if (reloads.isEmpty()) {
+      System.out.println("  (no reload timings in the control plane's output: stages unknown)");
+    }
+    long[] stamps = arrivals.sorted();
+    return changes.stream()
+        .map(c -> c.withStages(ChangeStages.of(c.t0(), c.t1(), reloads, stamps, cpPauses, clientPauses)))
+        .toList();
+  }
+
+  private static List<String> lines(Path p) throws IOException {
+    return Files.exists(p) ? Files.readAllLines(p) : List.of();
+  }
+
+  /** Median of each stage over the changes whose stages were found. */
+  static Map<String, Double> stageMedians(List<Change> changes) {
+    Map<String, java.util.function.ToDoubleFunction<ChangeStages.Breakdown>> stages = new LinkedHashMap<>();
+    stages.put("watch", ChangeStages.Breakdown::watch);
+    stages.put("debounce", ChangeStages.Breakdown::debounce);
+    stages.put("load", ChangeStages.Breakdown::load);
+    stages.put("store", ChangeStages.Breakdown::store);
+    stages.put("publish", ChangeStages.Breakdown::publish);
+    stages.put("wire", ChangeStages.Breakdown::wire);
+    stages.put("apply", ChangeStages.Breakdown::apply);
+    Map<String, Double> out = new LinkedHashMap<>();
+    stages.forEach((name, f) -> out.put(name, percentile(changes.stream().mapToDouble(c -> f.applyAsDouble(c.stages()))
+        .filter(d -> !Double.isNaN(d)).sorted().toArray(), 50)));
+    return out;
+  }
+
+  /** Starts this JVM's GC and safepoint log into {@code file} ({@code tn}: nanoTime), as {@code jcmd VM.log}. */
+  private static void logJvm(Path file) {
+    try {
+      ManagementFactory.getPlatformMBeanServer().invoke(
+          new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "vmLog",
+          new Object[] {new String[] {"output=" + file, "what=gc,safepoint", "decorators=tn"}},
+          new String[] {String[].class.getName()});
+    } catch (javax.management.JMException e) {
+      System.out.println("  (cannot start the client JVM's GC log: " + e + ")");
+    }
+  }
+
+  private static String changeJson(Change c) {
+    ChangeStages.Breakdown b = c.stages();
+    return "\n      {\"i\": " + c.index() + ", \"kind\": " + q(c.kind()) + ", \"what\": " + q(c.what()) + ", \"ms\": "
+        + fmt(c.millis()) + ", \"cpu_busy_before\": " + fmt(c.busyBefore()) + ", \"stages_ms\": {\"watch\": "
+        + fmt(b.watch()) + ", \"debounce\": " + fmt(b.debounce()) + ", \"load\": " + fmt(b.load()) + ", \"store\": "
+        + fmt(b.store()) + ", \"publish\": " + fmt(b.publish()) + ", \"wire\": " + fmt(b.wire()) + ", \"apply\": "
+        + fmt(b.apply()) + "}, \"reloads\": " + b.reloads() + ", \"cp_paused_ms\": " + fmt(b.cpPausedMs())
+        + ", \"client_paused_ms\": " + fmt(b.clientPausedMs()) + ", \"pauses\": " + q(b.pauses()) + "}";
   }
 
   private static long yamlBytesOf(Path dir) {

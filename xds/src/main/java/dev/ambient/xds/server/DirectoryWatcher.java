@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -27,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * change; a steady stream of changes is still pushed). New sub-directories are watched as they
  * appear.
  *
+ * <p>The callback gets the {@link System#nanoTime()} at which the first event of the burst was taken
+ * (for the control plane's stage timings). An event taken while the callback runs starts a new burst,
+ * so a change written during a reload is always reloaded again.
+ *
  * <h2>Threading</h2>
  * One daemon thread takes events; the callback always runs on {@code executor}, which the control
  * plane uses as its single config thread.
@@ -37,7 +42,7 @@ final class DirectoryWatcher implements AutoCloseable {
   private final Path root;
   private final WatchService watch;
   private final ScheduledExecutorService executor;
-  private final Runnable onChange;
+  private final LongConsumer onChange;
   private final long quietNanos;
   private final long maxDelayNanos;
   private final Thread thread;
@@ -45,7 +50,7 @@ final class DirectoryWatcher implements AutoCloseable {
   private @Nullable ScheduledFuture<?> scheduled; // guarded by lock
   private long burstStart; // guarded by lock
 
-  DirectoryWatcher(Path root, ScheduledExecutorService executor, Duration quiet, Duration maxDelay, Runnable onChange)
+  DirectoryWatcher(Path root, ScheduledExecutorService executor, Duration quiet, Duration maxDelay, LongConsumer onChange)
       throws IOException {
     this.root = root;
     this.executor = executor;
@@ -107,11 +112,13 @@ final class DirectoryWatcher implements AutoCloseable {
   }
 
   private void fire() {
+    long firstEvent;
     synchronized (lock) {
       scheduled = null;
+      firstEvent = burstStart;
     }
     try {
-      onChange.run();
+      onChange.accept(firstEvent);
     } catch (RuntimeException e) {
       log.error("reloading {} failed", root, e);
     }
