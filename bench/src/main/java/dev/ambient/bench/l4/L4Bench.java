@@ -70,7 +70,7 @@ public final class L4Bench {
     }
   }
 
-  record Options(int reps, int durationSeconds, int rate, int connections, int holdConnections, String legs,
+  record Options(int reps, int durationSeconds, int warmupSeconds, int rate, int connections, int holdConnections, String legs,
       Path out, boolean keep, String prefix, Path ambient, int haproxyThreads, String ztunnelJvmOpts,
       int readyTimeoutSeconds, int labSubnet, Path labState, String command) {}
 
@@ -154,11 +154,13 @@ public final class L4Bench {
 
   static void usage() {
     System.out.println("""
-        usage: ./ambient bench l4 [--reps R] [--duration S] [--quick] [--rate N] [--connections C]
+        usage: ./ambient bench l4 [--reps R] [--duration S] [--warmup S] [--quick] [--rate N] [--connections C]
                                   [--hold N] [--legs abc] [--haproxy-threads T] [--ztunnel-jvm-opts "..."]
                                   [--inpod] [--lab-subnet S] [--lab-state DIR] [--keep] [--out DIR]
           --reps        recorded runs per leg and measurement; the median is reported (default 3)
           --duration    seconds per iperf3 and per hey run (default 10)
+          --warmup      seconds of the unrecorded iperf3 and hey warm-up runs per leg (default: --duration,
+                        at most 5)
           --quick       smoke run: --reps 1 --duration 3 --hold 2000
           --rate        requests/s of the fixed-rate latency runs (default 1000)
           --connections hey connections (workers) sharing that rate (default 4)
@@ -178,6 +180,7 @@ public final class L4Bench {
   static Options parse(String[] args) {
     int reps = 3;
     int duration = 10;
+    int warmup = -1;
     int rate = 1000;
     int connections = 4;
     int hold = 10_000;
@@ -197,6 +200,7 @@ public final class L4Bench {
       switch (a) {
         case "--reps" -> reps = Integer.parseInt(value(args, ++i, a));
         case "--duration" -> duration = Integer.parseInt(value(args, ++i, a));
+        case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, a));
         case "--quick" -> {
           reps = 1;
           duration = 3;
@@ -226,6 +230,9 @@ public final class L4Bench {
         }
       }
     }
+    if (warmup == 0 || warmup < -1) {
+      throw new IllegalArgumentException("--warmup must be positive");
+    }
     if (reps < 1 || duration < 1 || rate < 1 || connections < 1 || hold < 0 || haproxyThreads < 1) {
       throw new IllegalArgumentException("--reps, --duration, --rate, --connections, --haproxy-threads must be positive");
     }
@@ -243,7 +250,7 @@ public final class L4Bench {
           + labSubnet);
     }
     String command = System.getProperty("bench.command", "L4Bench " + String.join(" ", args));
-    return new Options(reps, duration, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
+    return new Options(reps, duration, warmup < 0 ? Math.min(duration, 5) : warmup, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
         ztunnelJvmOpts, readyTimeout, labSubnet, labState, command);
   }
 
@@ -313,12 +320,14 @@ public final class L4Bench {
     }
     List<LegData> active = legs.values().stream().filter(LegData::ready).toList();
 
-    // Warm-up (unrecorded), then the recorded runs round-robin a, b, c, a, b, c, ...
-    int warm = Math.min(opt.durationSeconds, 5);
+    // Warm-up (unrecorded), then the recorded runs round-robin a, b, c, a, b, c, ... Each kind of run
+    // gets its own warm-up right before its rounds: the JVMs compile (and, after the bulk iperf3
+    // profile, recompile) their relay path for small request/response traffic during the first
+    // seconds of hey, and that one-off JIT work used to land in the first recorded hey run's CPU.
+    int warm = opt.warmupSeconds;
     for (LegData d : active) {
       iperf(d, warm);
-      hey(d, warm);
-      System.out.println(d.leg.title() + ": warmed up");
+      System.out.println(d.leg.title() + ": iperf3 warmed up");
     }
     for (int r = 1; r <= opt.reps; r++) {
       for (LegData d : active) {
@@ -326,6 +335,10 @@ public final class L4Bench {
         d.gbps.add(x.gbps());
         System.out.printf(Locale.ROOT, "%s: iperf3 run %d/%d %.3f Gbit/s%n", d.leg.title(), r, opt.reps, x.gbps());
       }
+    }
+    for (LegData d : active) {
+      hey(d, warm);
+      System.out.println(d.leg.title() + ": hey warmed up");
     }
     for (int r = 1; r <= opt.reps; r++) {
       for (LegData d : active) {
@@ -887,6 +900,7 @@ public final class L4Bench {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("reps", opt.reps);
     config.put("duration_seconds", opt.durationSeconds);
+    config.put("warmup_seconds", opt.warmupSeconds);
     config.put("rate_rps", opt.rate);
     config.put("connections", opt.connections);
     config.put("hold_connections_requested", opt.holdConnections);
@@ -898,7 +912,7 @@ public final class L4Bench {
         + " control plane on 198.18.0.1:15012; service VIP " + SERVICE_VIP);
     config.put("response_bytes", 1024);
     config.put("latency_resolution_ms", 0.1);
-    config.put("order", "one warm-up per leg, then iperf3 rounds a,b,c,d, then hey rounds a,b,c,d");
+    config.put("order", "iperf3 warm-up per leg, iperf3 rounds a,b,c,d, then hey warm-up per leg, hey rounds a,b,c,d");
     if (legs.containsKey(Leg.INPOD)) {
       config.put("inpod", "leg d: ./ambient lab up --nodes 2 --subnet " + opt.labSubnet() + " (state " + opt.labState()
           + "); client pod " + InPodLab.CLIENT_POD + " on node-0, server pod " + InPodLab.SERVER_POD + " on node-1 ("
