@@ -70,7 +70,7 @@ public final class L4Bench {
     }
   }
 
-  record Options(int reps, int durationSeconds, int warmupSeconds, int rate, int connections, int holdConnections, String legs,
+  record Options(int reps, int durationSeconds, int heyWarmupSeconds, int rate, int connections, int holdConnections, String legs,
       Path out, boolean keep, String prefix, Path ambient, int haproxyThreads, String ztunnelJvmOpts,
       int readyTimeoutSeconds, int labSubnet, Path labState, String command) {}
 
@@ -154,13 +154,13 @@ public final class L4Bench {
 
   static void usage() {
     System.out.println("""
-        usage: ./ambient bench l4 [--reps R] [--duration S] [--warmup S] [--quick] [--rate N] [--connections C]
+        usage: ./ambient bench l4 [--reps R] [--duration S] [--hey-warmup S] [--quick] [--rate N] [--connections C]
                                   [--hold N] [--legs abc] [--haproxy-threads T] [--ztunnel-jvm-opts "..."]
                                   [--inpod] [--lab-subnet S] [--lab-state DIR] [--keep] [--out DIR]
           --reps        recorded runs per leg and measurement; the median is reported (default 3)
           --duration    seconds per iperf3 and per hey run (default 10)
-          --warmup      seconds of the unrecorded iperf3 and hey warm-up runs per leg (default: --duration,
-                        at most 5)
+          --hey-warmup  seconds of the unrecorded hey run per leg right before the recorded hey runs
+                        (default: --duration, at most 5; the iperf3 warm-up is the same, never longer)
           --quick       smoke run: --reps 1 --duration 3 --hold 2000
           --rate        requests/s of the fixed-rate latency runs (default 1000)
           --connections hey connections (workers) sharing that rate (default 4)
@@ -200,7 +200,7 @@ public final class L4Bench {
       switch (a) {
         case "--reps" -> reps = Integer.parseInt(value(args, ++i, a));
         case "--duration" -> duration = Integer.parseInt(value(args, ++i, a));
-        case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, a));
+        case "--hey-warmup" -> warmup = Integer.parseInt(value(args, ++i, a));
         case "--quick" -> {
           reps = 1;
           duration = 3;
@@ -231,7 +231,7 @@ public final class L4Bench {
       }
     }
     if (warmup == 0 || warmup < -1) {
-      throw new IllegalArgumentException("--warmup must be positive");
+      throw new IllegalArgumentException("--hey-warmup must be positive");
     }
     if (reps < 1 || duration < 1 || rate < 1 || connections < 1 || hold < 0 || haproxyThreads < 1) {
       throw new IllegalArgumentException("--reps, --duration, --rate, --connections, --haproxy-threads must be positive");
@@ -250,7 +250,8 @@ public final class L4Bench {
           + labSubnet);
     }
     String command = System.getProperty("bench.command", "L4Bench " + String.join(" ", args));
-    return new Options(reps, duration, warmup < 0 ? Math.min(duration, 5) : warmup, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
+    int heyWarmup = warmup < 0 ? Math.min(duration, 5) : warmup;
+    return new Options(reps, duration, heyWarmup, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
         ztunnelJvmOpts, readyTimeout, labSubnet, labState, command);
   }
 
@@ -324,7 +325,7 @@ public final class L4Bench {
     // gets its own warm-up right before its rounds: the JVMs compile (and, after the bulk iperf3
     // profile, recompile) their relay path for small request/response traffic during the first
     // seconds of hey, and that one-off JIT work used to land in the first recorded hey run's CPU.
-    int warm = opt.warmupSeconds;
+    int warm = Math.min(opt.durationSeconds, 5);
     for (LegData d : active) {
       iperf(d, warm);
       System.out.println(d.leg.title() + ": iperf3 warmed up");
@@ -337,8 +338,8 @@ public final class L4Bench {
       }
     }
     for (LegData d : active) {
-      hey(d, warm);
-      System.out.println(d.leg.title() + ": hey warmed up");
+      hey(d, opt.heyWarmupSeconds);
+      System.out.println(d.leg.title() + ": hey warmed up (" + opt.heyWarmupSeconds + " s)");
     }
     for (int r = 1; r <= opt.reps; r++) {
       for (LegData d : active) {
@@ -900,7 +901,7 @@ public final class L4Bench {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("reps", opt.reps);
     config.put("duration_seconds", opt.durationSeconds);
-    config.put("warmup_seconds", opt.warmupSeconds);
+    config.put("hey_warmup_seconds", opt.heyWarmupSeconds);
     config.put("rate_rps", opt.rate);
     config.put("connections", opt.connections);
     config.put("hold_connections_requested", opt.holdConnections);
