@@ -16,6 +16,7 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An event-loop group that packs new channels onto as few loops as the load needs: each new channel
@@ -144,12 +145,21 @@ final class LoadPackingGroup {
   private static final class MeasuredHandler implements IoHandler, IoHandlerContext {
     private final IoHandler delegate;
     private final Meter meter;
-    private IoHandlerContext context; // the loop's context of the current run(); loop thread only
+    // The loop's context of the current run(); set and used on the loop's thread only. This object
+    // is the context the transport's handler sees, and it exists only inside run().
+    private @Nullable IoHandlerContext context;
 
     MeasuredHandler(IoHandler delegate, Meter meter) {
       this.delegate = delegate;
       this.meter = meter;
-      this.context = this;
+    }
+
+    private IoHandlerContext loop() {
+      IoHandlerContext c = context;
+      if (c == null) {
+        throw new IllegalStateException("the I/O handler's context is used outside run()");
+      }
+      return c;
     }
 
     @Override
@@ -160,29 +170,34 @@ final class LoadPackingGroup {
     @Override
     public int run(IoHandlerContext loopContext) {
       context = loopContext;
-      return delegate.run(this);
+      try {
+        return delegate.run(this);
+      } finally {
+        context = null;
+      }
     }
 
     @Override
     public boolean canBlock() {
-      return context.canBlock();
+      return loop().canBlock();
     }
 
     @Override
     public long delayNanos(long currentTimeNanos) {
-      return context.delayNanos(currentTimeNanos);
+      return loop().delayNanos(currentTimeNanos);
     }
 
     @Override
     public long deadlineNanos() {
-      return context.deadlineNanos();
+      return loop().deadlineNanos();
     }
 
     @Override
     public void reportActiveIoTime(long activeNanos) {
       meter.addActive(activeNanos);
-      if (context.shouldReportActiveIoTime()) {
-        context.reportActiveIoTime(activeNanos);
+      IoHandlerContext c = loop();
+      if (c.shouldReportActiveIoTime()) {
+        c.reportActiveIoTime(activeNanos);
       }
     }
 
