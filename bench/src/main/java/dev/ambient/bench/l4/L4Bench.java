@@ -52,6 +52,8 @@ public final class L4Bench {
   static final String PACKET_MARK = "0x539";
   /** ztunnel's own ports: never captured. */
   static final String ZTUNNEL_PORTS = "15000,15001,15006,15008,15020,15021";
+  /** Unrecorded hey runs per leg before the recorded ones (each with new connections). */
+  static final int HEY_WARMUP_RUNS = 3;
 
   enum Leg {
     DIRECT("a", "direct"), HAPROXY("b", "HAProxy mTLS pair"), ZTUNNEL("c", "ztunnel pair"),
@@ -159,7 +161,7 @@ public final class L4Bench {
                                   [--inpod] [--lab-subnet S] [--lab-state DIR] [--keep] [--out DIR]
           --reps        recorded runs per leg and measurement; the median is reported (default 3)
           --duration    seconds per iperf3 and per hey run (default 10)
-          --hey-warmup  seconds of the unrecorded hey run per leg right before the recorded hey runs
+          --hey-warmup  seconds of each of the 3 unrecorded hey runs per leg right before the recorded ones
                         (default: --duration, at most 5; the iperf3 warm-up is the same, never longer)
           --quick       smoke run: --reps 1 --duration 3 --hold 2000
           --rate        requests/s of the fixed-rate latency runs (default 1000)
@@ -337,9 +339,13 @@ public final class L4Bench {
         System.out.printf(Locale.ROOT, "%s: iperf3 run %d/%d %.3f Gbit/s%n", d.leg.title(), r, opt.reps, x.gbps());
       }
     }
+    // Several short runs rather than one long one: each hey run opens and closes its connections,
+    // whose setup and close paths deoptimize and recompile code compiled during steady traffic.
     for (LegData d : active) {
-      hey(d, opt.heyWarmupSeconds);
-      System.out.println(d.leg.title() + ": hey warmed up (" + opt.heyWarmupSeconds + " s)");
+      for (int w = 0; w < HEY_WARMUP_RUNS; w++) {
+        hey(d, opt.heyWarmupSeconds);
+      }
+      System.out.println(d.leg.title() + ": hey warmed up (" + HEY_WARMUP_RUNS + " x " + opt.heyWarmupSeconds + " s)");
     }
     for (int r = 1; r <= opt.reps; r++) {
       for (LegData d : active) {
@@ -902,6 +908,7 @@ public final class L4Bench {
     config.put("reps", opt.reps);
     config.put("duration_seconds", opt.durationSeconds);
     config.put("hey_warmup_seconds", opt.heyWarmupSeconds);
+    config.put("hey_warmup_runs", HEY_WARMUP_RUNS);
     config.put("rate_rps", opt.rate);
     config.put("connections", opt.connections);
     config.put("hold_connections_requested", opt.holdConnections);
