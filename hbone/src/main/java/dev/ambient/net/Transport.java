@@ -84,6 +84,16 @@ public enum Transport {
     return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), ioHandlerFactory());
   }
 
+  /**
+   * Up to {@code maxThreads} event loops (0 = one per core) that hand new channels to the first loop
+   * that is not busy instead of round-robin, so a lightly loaded process serves its connections from
+   * one loop and wakes one thread; see {@link LoadPackingGroup}.
+   */
+  public EventLoopGroup newLoadPackingEventLoopGroup(int maxThreads, String name) {
+    int n = maxThreads > 0 ? maxThreads : Runtime.getRuntime().availableProcessors();
+    return n == 1 ? newEventLoopGroup(1, name) : LoadPackingGroup.create(n, name, ioHandlerFactory());
+  }
+
   public Class<? extends SocketChannel> socketChannel() {
     return switch (this) {
       case IO_URING -> IoUringSocketChannel.class;

@@ -52,6 +52,8 @@ public final class L4Bench {
   static final String PACKET_MARK = "0x539";
   /** ztunnel's own ports: never captured. */
   static final String ZTUNNEL_PORTS = "15000,15001,15006,15008,15020,15021";
+  /** Unrecorded hey runs per leg before the recorded ones (each with new connections). */
+  static final int HEY_WARMUP_RUNS = 3;
 
   enum Leg {
     DIRECT("a", "direct"), HAPROXY("b", "HAProxy mTLS pair"), ZTUNNEL("c", "ztunnel pair"),
@@ -70,7 +72,7 @@ public final class L4Bench {
     }
   }
 
-  record Options(int reps, int durationSeconds, int rate, int connections, int holdConnections, String legs,
+  record Options(int reps, int durationSeconds, int heyWarmupSeconds, int rate, int connections, int holdConnections, String legs,
       Path out, boolean keep, String prefix, Path ambient, int haproxyThreads, String ztunnelJvmOpts,
       int readyTimeoutSeconds, int labSubnet, Path labState, String command) {}
 
@@ -154,11 +156,13 @@ public final class L4Bench {
 
   static void usage() {
     System.out.println("""
-        usage: ./ambient bench l4 [--reps R] [--duration S] [--quick] [--rate N] [--connections C]
+        usage: ./ambient bench l4 [--reps R] [--duration S] [--hey-warmup S] [--quick] [--rate N] [--connections C]
                                   [--hold N] [--legs abc] [--haproxy-threads T] [--ztunnel-jvm-opts "..."]
                                   [--inpod] [--lab-subnet S] [--lab-state DIR] [--keep] [--out DIR]
           --reps        recorded runs per leg and measurement; the median is reported (default 3)
           --duration    seconds per iperf3 and per hey run (default 10)
+          --hey-warmup  seconds of each of the 3 unrecorded hey runs per leg right before the recorded ones
+                        (default: --duration, at most 5; the iperf3 warm-up is the same, never longer)
           --quick       smoke run: --reps 1 --duration 3 --hold 2000
           --rate        requests/s of the fixed-rate latency runs (default 1000)
           --connections hey connections (workers) sharing that rate (default 4)
@@ -178,6 +182,7 @@ public final class L4Bench {
   static Options parse(String[] args) {
     int reps = 3;
     int duration = 10;
+    int warmup = -1;
     int rate = 1000;
     int connections = 4;
     int hold = 10_000;
@@ -197,6 +202,7 @@ public final class L4Bench {
       switch (a) {
         case "--reps" -> reps = Integer.parseInt(value(args, ++i, a));
         case "--duration" -> duration = Integer.parseInt(value(args, ++i, a));
+        case "--hey-warmup" -> warmup = Integer.parseInt(value(args, ++i, a));
         case "--quick" -> {
           reps = 1;
           duration = 3;
@@ -226,6 +232,9 @@ public final class L4Bench {
         }
       }
     }
+    if (warmup == 0 || warmup < -1) {
+      throw new IllegalArgumentException("--hey-warmup must be positive");
+    }
     if (reps < 1 || duration < 1 || rate < 1 || connections < 1 || hold < 0 || haproxyThreads < 1) {
       throw new IllegalArgumentException("--reps, --duration, --rate, --connections, --haproxy-threads must be positive");
     }
@@ -243,7 +252,8 @@ public final class L4Bench {
           + labSubnet);
     }
     String command = System.getProperty("bench.command", "L4Bench " + String.join(" ", args));
-    return new Options(reps, duration, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
+    int heyWarmup = warmup < 0 ? Math.min(duration, 5) : warmup;
+    return new Options(reps, duration, heyWarmup, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
         ztunnelJvmOpts, readyTimeout, labSubnet, labState, command);
   }
 
@@ -313,12 +323,14 @@ public final class L4Bench {
     }
     List<LegData> active = legs.values().stream().filter(LegData::ready).toList();
 
-    // Warm-up (unrecorded), then the recorded runs round-robin a, b, c, a, b, c, ...
+    // Warm-up (unrecorded), then the recorded runs round-robin a, b, c, a, b, c, ... Each kind of run
+    // gets its own warm-up right before its rounds: the JVMs compile (and, after the bulk iperf3
+    // profile, recompile) their relay path for small request/response traffic during the first
+    // seconds of hey, and that one-off JIT work used to land in the first recorded hey run's CPU.
     int warm = Math.min(opt.durationSeconds, 5);
     for (LegData d : active) {
       iperf(d, warm);
-      hey(d, warm);
-      System.out.println(d.leg.title() + ": warmed up");
+      System.out.println(d.leg.title() + ": iperf3 warmed up");
     }
     for (int r = 1; r <= opt.reps; r++) {
       for (LegData d : active) {
@@ -326,6 +338,14 @@ public final class L4Bench {
         d.gbps.add(x.gbps());
         System.out.printf(Locale.ROOT, "%s: iperf3 run %d/%d %.3f Gbit/s%n", d.leg.title(), r, opt.reps, x.gbps());
       }
+    }
+    // Several short runs rather than one long one: each hey run opens and closes its connections,
+    // whose setup and close paths deoptimize and recompile code compiled during steady traffic.
+    for (LegData d : active) {
+      for (int w = 0; w < HEY_WARMUP_RUNS; w++) {
+        hey(d, opt.heyWarmupSeconds);
+      }
+      System.out.println(d.leg.title() + ": hey warmed up (" + HEY_WARMUP_RUNS + " x " + opt.heyWarmupSeconds + " s)");
     }
     for (int r = 1; r <= opt.reps; r++) {
       for (LegData d : active) {
@@ -887,6 +907,8 @@ public final class L4Bench {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("reps", opt.reps);
     config.put("duration_seconds", opt.durationSeconds);
+    config.put("hey_warmup_seconds", opt.heyWarmupSeconds);
+    config.put("hey_warmup_runs", HEY_WARMUP_RUNS);
     config.put("rate_rps", opt.rate);
     config.put("connections", opt.connections);
     config.put("hold_connections_requested", opt.holdConnections);
@@ -898,7 +920,7 @@ public final class L4Bench {
         + " control plane on 198.18.0.1:15012; service VIP " + SERVICE_VIP);
     config.put("response_bytes", 1024);
     config.put("latency_resolution_ms", 0.1);
-    config.put("order", "one warm-up per leg, then iperf3 rounds a,b,c,d, then hey rounds a,b,c,d");
+    config.put("order", "iperf3 warm-up per leg, iperf3 rounds a,b,c,d, then hey warm-up per leg, hey rounds a,b,c,d");
     if (legs.containsKey(Leg.INPOD)) {
       config.put("inpod", "leg d: ./ambient lab up --nodes 2 --subnet " + opt.labSubnet() + " (state " + opt.labState()
           + "); client pod " + InPodLab.CLIENT_POD + " on node-0, server pod " + InPodLab.SERVER_POD + " on node-1 ("

@@ -64,6 +64,10 @@ class L4BenchTest {
     assertThat(d.rate()).isEqualTo(1000);
     assertThat(d.connections()).isEqualTo(4);
     assertThat(d.holdConnections()).isEqualTo(10_000);
+    assertThat(d.heyWarmupSeconds()).isEqualTo(5);
+    assertThat(q.heyWarmupSeconds()).isEqualTo(3); // never longer than a recorded run unless asked
+    assertThat(L4Bench.parse(new String[] {"--hey-warmup", "30"}).heyWarmupSeconds()).isEqualTo(30);
+    assertThatThrownBy(() -> L4Bench.parse(new String[] {"--hey-warmup", "0"})).hasMessageContaining("--hey-warmup");
 
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--rate", "1001"}))
         .hasMessageContaining("multiple of --connections");

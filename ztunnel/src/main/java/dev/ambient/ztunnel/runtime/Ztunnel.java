@@ -142,7 +142,8 @@ public final class Ztunnel implements AutoCloseable {
     this.config = config;
     this.binds = binds;
     this.transport = Transport.select(Optional.ofNullable(env.get(Transport.ENV)));
-    this.workers = transport.newEventLoopGroup(config.workerThreads(), "ztunnel-worker");
+    // New connections go to the first worker loop that is not busy (see LoadPackingGroup).
+    this.workers = transport.newLoadPackingEventLoopGroup(config.workerThreads(), "ztunnel-worker");
     this.control = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
         .name("ztunnel-control").daemon().unstarted(r));
     this.metrics = new IstioMetrics(config.istioVersion());
