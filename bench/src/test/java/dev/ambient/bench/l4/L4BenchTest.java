@@ -64,12 +64,15 @@ class L4BenchTest {
     assertThat(d.rate()).isEqualTo(1000);
     assertThat(d.connections()).isEqualTo(4);
     assertThat(d.holdConnections()).isEqualTo(10_000);
+    assertThat(d.idlePauseSeconds()).isZero();
+    assertThat(L4Bench.parse(new String[] {"--idle-pause", "120"}).idlePauseSeconds()).isEqualTo(120);
 
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--rate", "1001"}))
         .hasMessageContaining("multiple of --connections");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--legs", "ae"})).hasMessageContaining("--legs");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--inpod", "--lab-subnet", "0"}))
         .hasMessageContaining("--lab-subnet");
+    assertThatThrownBy(() -> L4Bench.parse(new String[] {"--idle-pause", "-1"})).hasMessageContaining("--idle-pause must not be negative");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--reps"})).hasMessageContaining("--reps needs a value");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--bogus"})).hasMessageContaining("unknown option --bogus");
   }
