@@ -28,12 +28,32 @@ final class ProxyConfigParser {
 
   /**
    * The YAML/JSON reader, created on first use: with neither a mesh config file nor {@code PROXY_CONFIG}
-   * (the common case) Jackson is never loaded (~390 classes, ~3 MiB of metaspace per ztunnel).
+   * (the common case) Jackson is never loaded (~390 classes, ~3 MiB of metaspace per ztunnel). The
+   * {@code catch} of a Jackson exception lives here too: the verifier loads the classes of exception
+   * handlers when it links the class that has them.
    */
   private static final class Yaml {
     static final ObjectMapper MAPPER = new YAMLMapper();
 
     private Yaml() {}
+
+    static @Nullable JsonNode document(EnvReader r, String source, String text, String notObject) {
+      JsonNode root;
+      try {
+        root = MAPPER.readTree(text);
+      } catch (JacksonException e) {
+        r.problem(source, text, "not YAML or JSON (" + e.getOriginalMessage() + ")");
+        return null;
+      }
+      if (root == null || root.isNull() || root.isMissingNode()) {
+        return null;
+      }
+      if (!root.isObject()) {
+        r.problem(source, text, notObject);
+        return null;
+      }
+      return root;
+    }
   }
 
   /** One document's fields, before merging; null = not set. */
@@ -66,7 +86,7 @@ final class ProxyConfigParser {
     }
     Partial merged = Partial.EMPTY;
     if (meshConfig != null && !meshConfig.isBlank()) {
-      JsonNode mesh = document(r, MESH_CONFIG, meshConfig, "must be a MeshConfig object");
+      JsonNode mesh = Yaml.document(r, MESH_CONFIG, meshConfig, "must be a MeshConfig object");
       if (mesh != null) {
         JsonNode dc = mesh.get("defaultConfig");
         if (dc != null && !dc.isNull()) {
@@ -79,7 +99,7 @@ final class ProxyConfigParser {
       }
     }
     if (v != null && !v.isBlank()) {
-      JsonNode root = document(r, VARIABLE, v, "must be a ProxyConfig object");
+      JsonNode root = Yaml.document(r, VARIABLE, v, "must be a ProxyConfig object");
       if (root != null) {
         merged = merged.merge(partial(r, VARIABLE, v, root, ""));
       }
@@ -89,24 +109,6 @@ final class ProxyConfigParser {
         merged.proxyAdminPort != null ? merged.proxyAdminPort : dflt.proxyAdminPort(),
         merged.statsPort != null ? merged.statsPort : dflt.statsPort(),
         merged.concurrency, NodeInfo.stripMetaPrefix(merged.proxyMetadata));
-  }
-
-  private static @Nullable JsonNode document(EnvReader r, String source, String text, String notObject) {
-    JsonNode root;
-    try {
-      root = Yaml.MAPPER.readTree(text);
-    } catch (JacksonException e) {
-      r.problem(source, text, "not YAML or JSON (" + e.getOriginalMessage() + ")");
-      return null;
-    }
-    if (root == null || root.isNull() || root.isMissingNode()) {
-      return null;
-    }
-    if (!root.isObject()) {
-      r.problem(source, text, notObject);
-      return null;
-    }
-    return root;
   }
 
   private static Partial partial(EnvReader r, String source, String v, JsonNode root, String at) {
