@@ -74,7 +74,7 @@ public final class L4Bench {
 
   record Options(int reps, int durationSeconds, int heyWarmupSeconds, int rate, int connections, int holdConnections, String legs,
       Path out, boolean keep, String prefix, Path ambient, int haproxyThreads, String ztunnelJvmOpts,
-      int readyTimeoutSeconds, int labSubnet, Path labState, String command) {}
+      int readyTimeoutSeconds, int labSubnet, Path labState, int idlePauseSeconds, String command) {}
 
   /** What one leg collected. */
   static final class LegData {
@@ -158,7 +158,7 @@ public final class L4Bench {
     System.out.println("""
         usage: ./ambient bench l4 [--reps R] [--duration S] [--hey-warmup S] [--quick] [--rate N] [--connections C]
                                   [--hold N] [--legs abc] [--haproxy-threads T] [--ztunnel-jvm-opts "..."]
-                                  [--inpod] [--lab-subnet S] [--lab-state DIR] [--keep] [--out DIR]
+                                  [--inpod] [--lab-subnet S] [--lab-state DIR] [--idle-pause S] [--keep] [--out DIR]
           --reps        recorded runs per leg and measurement; the median is reported (default 3)
           --duration    seconds per iperf3 and per hey run (default 10)
           --hey-warmup  seconds of each of the 3 unrecorded hey runs per leg right before the recorded ones
@@ -175,6 +175,8 @@ public final class L4Bench {
           --haproxy-threads  nbthread of each HAProxy (default 1)
           --ztunnel-jvm-opts JVM flags of the ztunnels (AMBIENT_JAVA_OPTS; default: the launcher's)
           --ready-timeout    seconds to wait for a ztunnel's /healthz/ready (default 90)
+          --idle-pause  after the idle RSS is taken, print the proxies' pids and wait S seconds (for jcmd,
+                        smaps; default 0)
           --keep        keep the work directory (certificates, configs, logs)
           --out         results directory (default bench/results)""");
   }
@@ -197,6 +199,7 @@ public final class L4Bench {
     int labSubnet = 130;
     Path labState = Path.of("/run/ambient-lab-bench-l4");
     boolean inpod = false;
+    int idlePause = 0;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -220,6 +223,7 @@ public final class L4Bench {
         case "--ztunnel-jvm-opts" -> ztunnelJvmOpts = value(args, ++i, a);
         case "--ready-timeout" -> readyTimeout = Integer.parseInt(value(args, ++i, a));
         case "--inpod" -> inpod = true;
+        case "--idle-pause" -> idlePause = Integer.parseInt(value(args, ++i, a));
         case "--lab-subnet" -> labSubnet = Integer.parseInt(value(args, ++i, a));
         case "--lab-state" -> labState = Path.of(value(args, ++i, a)).toAbsolutePath();
         case "-h", "--help" -> {
@@ -238,6 +242,9 @@ public final class L4Bench {
     if (reps < 1 || duration < 1 || rate < 1 || connections < 1 || hold < 0 || haproxyThreads < 1) {
       throw new IllegalArgumentException("--reps, --duration, --rate, --connections, --haproxy-threads must be positive");
     }
+    if (idlePause < 0) {
+      throw new IllegalArgumentException("--idle-pause must not be negative");
+    }
     if (rate % connections != 0) {
       throw new IllegalArgumentException("--rate must be a multiple of --connections (hey rate-limits per connection)");
     }
@@ -254,7 +261,7 @@ public final class L4Bench {
     String command = System.getProperty("bench.command", "L4Bench " + String.join(" ", args));
     int heyWarmup = warmup < 0 ? Math.min(duration, 5) : warmup;
     return new Options(reps, duration, heyWarmup, rate, connections, hold, legs, out, keep, prefix, ambient, haproxyThreads,
-        ztunnelJvmOpts, readyTimeout, labSubnet, labState, command);
+        ztunnelJvmOpts, readyTimeout, labSubnet, labState, idlePause, command);
   }
 
   private static String value(String[] args, int i, String option) {
@@ -365,6 +372,13 @@ public final class L4Bench {
       for (long pid : d.proxyPids) {
         d.rssIdle.put(processName(pid), ProcStats.rssBytes(pid));
       }
+    }
+    if (opt.idlePauseSeconds > 0) {
+      for (LegData d : active) {
+        System.out.printf(Locale.ROOT, "%s: idle, proxies %s (pids %s); pausing %d s%n", d.leg.title(), mib(d.rssIdle),
+            d.proxyPids, opt.idlePauseSeconds);
+      }
+      Thread.sleep(TimeUnit.SECONDS.toMillis(opt.idlePauseSeconds));
     }
     if (hold > 0) {
       for (LegData d : active) {

@@ -68,12 +68,15 @@ class L4BenchTest {
     assertThat(q.heyWarmupSeconds()).isEqualTo(3); // never longer than a recorded run unless asked
     assertThat(L4Bench.parse(new String[] {"--hey-warmup", "30"}).heyWarmupSeconds()).isEqualTo(30);
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--hey-warmup", "0"})).hasMessageContaining("--hey-warmup");
+    assertThat(d.idlePauseSeconds()).isZero();
+    assertThat(L4Bench.parse(new String[] {"--idle-pause", "120"}).idlePauseSeconds()).isEqualTo(120);
 
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--rate", "1001"}))
         .hasMessageContaining("multiple of --connections");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--legs", "ae"})).hasMessageContaining("--legs");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--inpod", "--lab-subnet", "0"}))
         .hasMessageContaining("--lab-subnet");
+    assertThatThrownBy(() -> L4Bench.parse(new String[] {"--idle-pause", "-1"})).hasMessageContaining("--idle-pause must not be negative");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--reps"})).hasMessageContaining("--reps needs a value");
     assertThatThrownBy(() -> L4Bench.parse(new String[] {"--bogus"})).hasMessageContaining("unknown option --bogus");
   }
