@@ -5,10 +5,6 @@ import dev.ambient.testing.netns.NetnsTopology;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -280,6 +276,77 @@ public final class L4Bench {
     return (int) Math.min(requested, fits);
   }
 
+  /** Topology subnets the bench may use (198.18.S.0/24), preferred first; never leg d's lab subnets nor the VIP's. */
+  private List<Integer> subnetCandidates() {
+    List<Integer> c = new ArrayList<>();
+    for (int s = 0; s <= 90; s += 10) {
+      boolean lab = legs.containsKey(Leg.INPOD) && s >= opt.labSubnet() && s <= opt.labSubnet() + 2;
+      if (!lab) {
+        c.add(s);
+      }
+    }
+    return c;
+  }
+
+  /**
+   * The first candidate S whose 198.18.S.0/24 no address or route of this machine mentions ({@code used}:
+   * the output of {@code ip -o addr} and {@code ip route}). Two topologies on one subnet share the root
+   * namespace's route to it, and the later one's probes and traffic reach the earlier one's nodes (see
+   * "start-up race" in docs/performance.md).
+   */
+  static int freeSubnet(String used, List<Integer> candidates) {
+    for (int s : candidates) {
+      if (!used.contains("198.18." + s + ".")) {
+        return s;
+      }
+    }
+    throw new IllegalStateException("no free 198.18.S.0/24 for the bench topology (S in " + candidates + "): "
+        + "another bench or lab is using all of them; see `ip -o addr`");
+  }
+
+  /**
+   * Whether {@code ip route get ADDRESS} output ({@code "198.18.0.10 dev l4b1234-br src 198.18.0.1 uid 0"})
+   * sends the packets out of {@code device}.
+   */
+  static boolean routedVia(String ipRouteGet, String device) {
+    List<String> words = List.of(ipRouteGet.strip().split("\\s+"));
+    int i = words.indexOf("dev");
+    return i >= 0 && i + 1 < words.size() && words.get(i + 1).equals(device);
+  }
+
+  /**
+   * Fails when the root namespace reaches the nodes through another link than this run's bridge: another
+   * topology on the same subnet (created between {@link #freeSubnet} and now) would answer the readiness
+   * probes and the control plane's replies would go to it.
+   */
+  private void requireOwnRoutes() {
+    NetnsTopology n = net();
+    for (int node : List.of(CLIENT, SERVER)) {
+      String route = rootOutput("ip", "route", "get", n.nodeAddress(node));
+      if (!routedVia(route, n.bridge())) {
+        throw new IllegalStateException("the root namespace routes " + n.nodeAddress(node) + " via another link than "
+            + n.bridge() + " (" + route.strip() + "): another topology uses the same subnet; run again");
+      }
+    }
+  }
+
+  private static String rootOutput(String... cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out.strip());
+      }
+      return out;
+    } catch (IOException e) {
+      throw new IllegalStateException(String.join(" ", cmd) + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(String.join(" ", cmd) + ": interrupted", e);
+    }
+  }
+
   private NetnsTopology net() {
     if (net == null) {
       throw new IllegalStateException("no topology");
@@ -301,7 +368,9 @@ public final class L4Bench {
           opt.holdConnections, fdLimit);
     }
 
-    net = NetnsTopology.create(opt.prefix, 2);
+    int subnet = freeSubnet(rootOutput("ip", "-o", "addr") + rootOutput("ip", "route"), subnetCandidates());
+    net = NetnsTopology.create(opt.prefix, 2, subnet);
+    requireOwnRoutes();
     String serverIp = net.nodeAddress(SERVER);
     System.out.printf("topology: bridge %s %s, client node %s %s, server node %s %s%n", net.bridge(),
         net.bridgeAddress(), net.netns(CLIENT), net.nodeAddress(CLIENT), net.netns(SERVER), serverIp);
@@ -717,34 +786,60 @@ public final class L4Bench {
     return net().spawn(node, env, work.resolve(name + ".log"), opt.ambient.toString(), "ztunnel");
   }
 
-  /** "ready", "skipped: ztunnel not available" or "failed: ..." for one ztunnel. */
+  /** ztunnel's proxy listeners (outbound, inbound plaintext, inbound HBONE) that must be bound once it is ready. */
+  static final List<Integer> ZTUNNEL_PROXY_PORTS = List.of(15001, 15006, 15008);
+
+  /**
+   * "ready", "skipped: ztunnel not available" or "failed: ..." for one ztunnel. The probe runs inside the
+   * node's namespace, so only that namespace's ztunnel can answer it (a probe from the root namespace goes
+   * wherever its route to the node address points); once it answers 200, the proxy listeners must be bound
+   * there too.
+   */
   private String awaitReady(Process p, int node, String name) throws InterruptedException {
     Path log = work.resolve(name + ".log");
-    URI ready = URI.create("http://" + net().nodeAddress(node) + ":15021/healthz/ready");
+    String ready = "http://" + net().nodeAddress(node) + ":15021/healthz/ready";
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(opt.readyTimeoutSeconds);
-    try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
-      while (System.nanoTime() < deadline) {
-        if (!p.isAlive()) {
-          String t = tail(log);
-          if (p.exitValue() == 2 || t.contains("not yet available")) {
-            return "skipped: ztunnel not available (" + t.lines().reduce((a, b) -> b).orElse("").strip() + ")";
-          }
-          return "failed: " + name + " exited with " + p.exitValue() + ": " + t;
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) {
+        String t = tail(log);
+        if (p.exitValue() == 2 || t.contains("not yet available")) {
+          return "skipped: ztunnel not available (" + t.lines().reduce((a, b) -> b).orElse("").strip() + ")";
         }
-        try {
-          HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).build(),
-              HttpResponse.BodyHandlers.ofString());
-          if (r.statusCode() == 200) {
-            System.out.println(name + ": ready (" + ready + ")");
-            return "ready";
-          }
-        } catch (IOException e) {
-          // not listening yet
-        }
-        Thread.sleep(250);
+        return "failed: " + name + " exited with " + p.exitValue() + ": " + t;
       }
+      String status = net().tryExec(node, Duration.ofSeconds(5), "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+          "--max-time", "2", ready).output().strip();
+      if (status.equals("200")) {
+        List<Integer> missing = missingListeners(net().tryExec(node, "ss", "-Hltn").output(), ZTUNNEL_PROXY_PORTS);
+        if (!missing.isEmpty()) {
+          return "failed: " + name + " answered ready but nothing listens on " + missing + " in " + net().netns(node)
+              + ": " + tail(log);
+        }
+        System.out.println(name + ": ready (" + ready + " in " + net().netns(node) + ", listening on "
+            + ZTUNNEL_PROXY_PORTS + ")");
+        return "ready";
+      }
+      Thread.sleep(250);
     }
     return "failed: " + name + " not ready at " + ready + " in " + opt.readyTimeoutSeconds + " s: " + tail(log);
+  }
+
+  /** The {@code ports} no listening socket in {@code ss -Hltn} output is bound to (any local address). */
+  static List<Integer> missingListeners(String ssListening, List<Integer> ports) {
+    List<Integer> bound = new ArrayList<>();
+    for (String line : ssListening.lines().toList()) {
+      String[] f = line.strip().split("\\s+");
+      if (f.length < 4) {
+        continue;
+      }
+      String local = f[3];
+      try {
+        bound.add(Integer.parseInt(local.substring(local.lastIndexOf(':') + 1)));
+      } catch (NumberFormatException e) {
+        // "*" or a service name: not a port we look for
+      }
+    }
+    return ports.stream().filter(port -> !bound.contains(port)).toList();
   }
 
   /**
@@ -930,8 +1025,10 @@ public final class L4Bench {
     config.put("open_files_hard_limit", fdLimit);
     config.put("haproxy_threads", opt.haproxyThreads);
     config.put("ztunnel_jvm_opts", opt.ztunnelJvmOpts.isBlank() ? "launcher default" : opt.ztunnelJvmOpts);
-    config.put("topology", "bridge 198.18.0.1/24 in the root netns; client node 198.18.0.10, server node 198.18.0.11;"
-        + " control plane on 198.18.0.1:15012; service VIP " + SERVICE_VIP);
+    NetnsTopology n = net();
+    config.put("topology", "bridge " + n.bridgeAddress() + "/24 in the root netns; client node " + n.nodeAddress(CLIENT)
+        + ", server node " + n.nodeAddress(SERVER) + "; control plane on " + n.bridgeAddress() + ":" + XDS_PORT
+        + "; service VIP " + SERVICE_VIP);
     config.put("response_bytes", 1024);
     config.put("latency_resolution_ms", 0.1);
     config.put("order", "iperf3 warm-up per leg, iperf3 rounds a,b,c,d, then hey warm-up per leg, hey rounds a,b,c,d");

@@ -112,6 +112,60 @@ class L4BenchTest {
     assertThat(InPodLab.pid(txt, "node-4", "ztunnel")).isEmpty();
   }
 
+  @Test
+  void theTopologyTakesTheFirstSubnetNoAddressOrRouteMentions() {
+    String idle = """
+        1: lo    inet 127.0.0.1/8 scope host lo
+        default via 203.0.113.1 dev eth0
+        """;
+    assertThat(L4Bench.freeSubnet(idle, List.of(0, 10, 20))).isEqualTo(0);
+    // another bench (or a lab at its default subnet) holds 198.18.0.0/24: its route would win
+    String busy = idle + """
+        7: l4b36fc-br    inet 198.18.0.1/24 brd 198.18.0.255 scope global l4b36fc-br
+        198.18.0.0/24 dev l4b36fc-br proto kernel scope link src 198.18.0.1
+        198.18.10.0/24 dev zte1-br proto kernel scope link src 198.18.10.1
+        """;
+    assertThat(L4Bench.freeSubnet(busy, List.of(0, 10, 20))).isEqualTo(20);
+    // 198.18.100.x does not make 198.18.10.0/24 busy
+    assertThat(L4Bench.freeSubnet("198.18.100.0/24 dev x-br", List.of(10))).isEqualTo(10);
+    assertThatThrownBy(() -> L4Bench.freeSubnet(busy, List.of(0, 10)))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("no free 198.18.S.0/24");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "198.18.20.10 dev l4b1234-br src 198.18.20.1 uid 0 |l4b1234-br |true",
+      "198.18.0.10 dev l4b36fc-br src 198.18.0.1 uid 0   |l4b1234-br |false", // another run's bridge wins
+      "198.18.0.10 via 203.0.113.1 dev eth0 src 203.0.113.5 |l4b1234-br |false",
+      "RTNETLINK answers: Network is unreachable           |l4b1234-br |false",
+      "198.18.0.10 dev l4b1234-br-x src 198.18.0.1          |l4b1234-br |false",
+  })
+  void ownRoutesAreTheOnesThroughThisRunsBridge(String ipRouteGet, String bridge, boolean ours) {
+    assertThat(L4Bench.routedVia(ipRouteGet, bridge)).isEqualTo(ours);
+  }
+
+  @Test
+  void readinessCountsOnlyWhenTheProxyListenersAreBoundInTheNode() {
+    String ready = """
+        LISTEN 0      4096   [::ffff:127.0.0.1]:15001      *:*
+        LISTEN 0      4096                    *:15006      *:*
+        LISTEN 0      4096                 [::]:15008   [::]:*
+        LISTEN 0      4096                 [::]:15021   [::]:*
+        """;
+    assertThat(L4Bench.missingListeners(ready, L4Bench.ZTUNNEL_PROXY_PORTS)).isEmpty();
+    // admin and readiness up, xDS not synced yet: no proxy listener
+    String starting = """
+        LISTEN 0      4096            127.0.0.1:15000      0.0.0.0:*
+        LISTEN 0      4096                 [::]:15020   [::]:*
+        LISTEN 0      4096                 [::]:15021   [::]:*
+        """;
+    assertThat(L4Bench.missingListeners(starting, L4Bench.ZTUNNEL_PROXY_PORTS)).containsExactly(15001, 15006, 15008);
+    assertThat(L4Bench.missingListeners("", L4Bench.ZTUNNEL_PROXY_PORTS)).containsExactly(15001, 15006, 15008);
+    // 150010 is not 15001
+    assertThat(L4Bench.missingListeners("LISTEN 0 10 0.0.0.0:150010 0.0.0.0:*", List.of(15001)))
+        .containsExactly(15001);
+  }
+
   private static HeyResult hey(double p50, double p90, double p99) {
     return new HeyResult(1000, java.util.Map.of(50, p50, 90, p90, 99, p99), 1000, 0);
   }
