@@ -166,13 +166,22 @@ public final class TcpRelay {
       return requireNonNull(peer);
     }
 
+    /** {@link #readOnLoop} as a task, made once: asking for the next read allocates nothing. */
+    private final Runnable readTask = this::readOnLoop;
+
     /** Reads more unless the input has ended (never read after FIN: epoll drops the fd then). */
     void readMore() {
-      runOn(channel, () -> {
-        if (!inputShutdown && channel.isActive()) {
-          channel.read();
-        }
-      });
+      if (channel.eventLoop().inEventLoop()) {
+        readOnLoop();
+      } else {
+        channel.eventLoop().execute(readTask);
+      }
+    }
+
+    private void readOnLoop() {
+      if (!inputShutdown && channel.isActive()) {
+        channel.read();
+      }
     }
 
     @Override

@@ -2,7 +2,9 @@ package dev.ambient.ztunnel.runtime;
 
 import dev.ambient.ztunnel.ZtunnelConfig;
 import dev.ambient.ztunnel.ZtunnelConfigException;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,9 +18,33 @@ public final class ZtunnelMain {
 
   private static volatile boolean failed;
 
+  /**
+   * Netty's leak detector samples about one buffer in 128 and records a stack trace for it (~2 % of
+   * the worker loops' CPU at 1,000 requests/s, docs/performance.md "perf-cpu2"). Like Envoy and
+   * Istio's ztunnel in production, the node proxy runs without it; {@code
+   * -Dio.netty.leakDetection.level=simple} (or paranoid) on the command line turns it back on. The
+   * tests set the level themselves and never go through {@link #main}.
+   */
+  static final String LEAK_DETECTION_LEVEL = "io.netty.leakDetection.level";
+
+  private static final String LEGACY_LEAK_DETECTION_LEVEL = "io.netty.leakDetectionLevel";
+
   private ZtunnelMain() {}
 
+  /**
+   * The system properties the process sets before any Netty class is loaded, given the ones it was
+   * started with: only defaults, never overriding what the command line set.
+   */
+  static Map<String, String> productionDefaults(Properties current) {
+    Map<String, String> defaults = new LinkedHashMap<>();
+    if (current.getProperty(LEAK_DETECTION_LEVEL) == null && current.getProperty(LEGACY_LEAK_DETECTION_LEVEL) == null) {
+      defaults.put(LEAK_DETECTION_LEVEL, "disabled");
+    }
+    return defaults;
+  }
+
   public static void main(String[] args) {
+    productionDefaults(System.getProperties()).forEach(System::setProperty);
     if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
       System.out.println("""
           usage: ./ambient ztunnel
