@@ -20,6 +20,9 @@ class GoalsTest {
       "p99 exactly 0.3,            2.5, 0.30, 0.05, 120, PASS PASS PASS PASS PASS",
       "too much CPU,               2.5, 0.20, 0.11, 120, PASS PASS PASS FAIL PASS",
       "too much memory,            2.5, 0.20, 0.05, 151, PASS PASS PASS PASS FAIL",
+      "150 MiB is over 150 MB,     2.5, 0.20, 0.05, 150, PASS PASS PASS PASS FAIL",
+      "143.1 MiB is over 150 MB,   2.5, 0.20, 0.05, 143.1, PASS PASS PASS PASS FAIL",
+      "143.05 MiB is under 150 MB, 2.5, 0.20, 0.05, 143.05, PASS PASS PASS PASS PASS",
       "missing figures,            NaN, NaN,  NaN,  NaN, n/a n/a n/a n/a n/a",
   })
   void verdicts(String name, double gbps, double addedP99, double cpu, double rss, String expected) {
@@ -45,6 +48,7 @@ class GoalsTest {
     assertThat(g.get(0).value()).isEqualTo("1.500x");
     assertThat(g.get(1).value()).isEqualTo("0.250 ms vs 0.500 ms");
     assertThat(g.get(3).value()).isEqualTo("0.070 CPU s per 1,000 requests");
-    assertThat(g.get(4).value()).isEqualTo("100.0 MiB");
+    assertThat(g.get(4).name()).isEqualTo("RSS <= 150 MB (143.1 MiB) idle");
+    assertThat(g.get(4).value()).isEqualTo("100.0 MiB (104.9 MB)");
   }
 }
