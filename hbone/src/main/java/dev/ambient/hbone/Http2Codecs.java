@@ -25,17 +25,14 @@ final class Http2Codecs {
   }
 
   /**
-   * Replaces {@code handshake} (the handler that waited for TLS) with the HTTP/2 codec, puts an
-   * {@link EmptyFlushFilter} between TLS and the codec, then adds the keepalive, {@code extra} handlers and the multiplexer, and raises the connection window.
+   * Replaces {@code handshake} (the handler that waited for TLS) with the HTTP/2 codec, then adds
+   * the keepalive, {@code extra} handlers and the multiplexer, and raises the connection window.
    * Runs on the connection's event loop.
    */
   static void install(ChannelHandlerContext handshake, Http2FrameCodec codec, Http2Config c,
       List<ChannelHandler> extra, Http2MultiplexHandler multiplex) {
     Channel ch = handshake.channel();
     handshake.pipeline().replace(handshake.handler(), "h2", codec);
-    if (EmptyFlushFilter.ENABLED) {
-      ch.pipeline().addBefore("h2", EmptyFlushFilter.NAME, new EmptyFlushFilter());
-    }
     ch.pipeline().addLast("h2-keepalive", new Http2KeepaliveHandler(c.keepaliveInterval(), c.keepaliveTimeout()));
     for (int i = 0; i < extra.size(); i++) {
       ch.pipeline().addLast("h2-extra-" + i, extra.get(i));
