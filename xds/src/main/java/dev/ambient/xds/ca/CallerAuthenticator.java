@@ -40,6 +40,18 @@ public interface CallerAuthenticator {
   }
 
   /** The bearer token of {@code headers}, or an empty string when there is none. */
+  /**
+   * The bearer token of the request, or {@link CaException.Reason#UNAUTHENTICATED} when there is none.
+   */
+  static String requireBearerToken(Metadata headers) {
+    String token = bearerToken(headers);
+    if (token.isEmpty()) {
+      throw new CaException(CaException.Reason.UNAUTHENTICATED,
+          "authentication failure: no 'authorization: Bearer <token>' header (is the client's token configured?)");
+    }
+    return token;
+  }
+
   static String bearerToken(Metadata headers) {
     String value = headers.get(AUTHORIZATION);
     if (value == null) {

@@ -80,11 +80,7 @@ public final class KubernetesTokenReviewAuthenticator implements CallerAuthentic
 
   @Override
   public Caller authenticate(Metadata headers) {
-    String token = CallerAuthenticator.bearerToken(headers);
-    if (token.isEmpty()) {
-      throw new CaException(CaException.Reason.UNAUTHENTICATED,
-          "authentication failure: no 'authorization: Bearer <token>' header (is the client's token configured?)");
-    }
+    String token = CallerAuthenticator.requireBearerToken(headers);
     String cluster = headers.get(CLUSTER_ID);
     if (cluster != null && !cluster.isEmpty() && !cluster.equals(settings.clusterId())) {
       throw new CaException(CaException.Reason.UNAUTHENTICATED,

@@ -91,11 +91,7 @@ public final class StaticTokenAuthenticator implements CallerAuthenticator {
 
   @Override
   public Caller authenticate(Metadata headers) {
-    String token = CallerAuthenticator.bearerToken(headers);
-    if (token.isEmpty()) {
-      throw new CaException(CaException.Reason.UNAUTHENTICATED,
-          "authentication failure: no 'authorization: Bearer <token>' header (is the client's token configured?)");
-    }
+    String token = CallerAuthenticator.requireBearerToken(headers);
     byte[] presented = token.getBytes(StandardCharsets.UTF_8);
     Caller found = null;
     for (Map.Entry<String, Caller> e : callers.entrySet()) {
