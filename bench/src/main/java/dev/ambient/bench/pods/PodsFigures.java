@@ -77,7 +77,9 @@ final class PodsFigures {
     for (String line : heapInfo.split("\n")) {
       String t = line.strip();
       boolean total = t.startsWith("garbage-first heap") || t.startsWith("ZHeap") || t.startsWith("Shenandoah");
-      boolean generation = t.contains("generation") || t.startsWith("PSYoungGen") || t.startsWith("ParOldGen");
+      // Serial GC: "def new generation" / "tenured generation" before JDK 25, "DefNew" / "Tenured" since.
+      boolean generation = t.contains("generation") || t.startsWith("DefNew ") || t.startsWith("Tenured ")
+          || t.startsWith("PSYoungGen") || t.startsWith("ParOldGen");
       if (!total && !generation) {
         continue;
       }

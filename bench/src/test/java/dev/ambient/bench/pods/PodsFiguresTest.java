@@ -48,6 +48,10 @@ class PodsFiguresTest {
             + " region size 4096K, 3 young (12288K), 1 survivors (4096K)\n", OptionalLong.of(26523),
         " def new generation   total 4928K, used 1000K [0x0)\n  eden space 4416K\n"
             + " tenured generation   total 10944K, used 2000K [0x0)\n", OptionalLong.of(3000),
+        // JDK 25's Serial GC names (what the lab's ztunnel prints)
+        "20046:\nDefNew     total 4928K, used 3792K [0x0, 0x1, 0x2)\n eden space 4416K,  74% used [0x0)\n"
+            + " from space 512K, 100% used [0x0)\nTenured    total 10944K, used 4427K [0x0, 0x1, 0x2)\n"
+            + " the  space 10944K,  40% used [0x0)\n", OptionalLong.of(8219),
         " ZHeap           used 8M, capacity 40M, max capacity 512M\n", OptionalLong.of(8192),
         "java.io.IOException: No such process\n", OptionalLong.empty());
     table.forEach((text, want) -> assertThat(PodsFigures.heapUsedKib(text)).as(text).isEqualTo(want));
