@@ -1,5 +1,6 @@
 package dev.ambient.bench.l4;
 
+import dev.ambient.bench.JsonStrings;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -52,23 +53,6 @@ final class Json {
   }
 
   private static void string(StringBuilder b, String s) {
-    b.append('"');
-    for (char ch : s.toCharArray()) {
-      switch (ch) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        case '\r' -> b.append("\\r");
-        case '\t' -> b.append("\\t");
-        default -> {
-          if (ch < 0x20) {
-            b.append(String.format("\\u%04x", (int) ch));
-          } else {
-            b.append(ch);
-          }
-        }
-      }
-    }
-    b.append('"');
+    JsonStrings.appendQuoted(b, s);
   }
 }

@@ -1,5 +1,6 @@
 package dev.ambient.bench.pods;
 
+import dev.ambient.bench.JsonStrings;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -46,21 +47,6 @@ final class JsonOut {
   }
 
   private static void string(StringBuilder b, String s) {
-    b.append('"');
-    for (char c : s.toCharArray()) {
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        default -> {
-          if (c < 0x20) {
-            b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    b.append('"');
+    JsonStrings.appendQuoted(b, s);
   }
 }
